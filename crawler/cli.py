@@ -1,0 +1,196 @@
+"""The `nianbao` command: one subcommand per job, each a thin shell over a module that does it.
+
+Every subcommand takes `--data DIR` (default `$NIANBAO_DATA`, else `./data`); those that read
+the portal registry take `--portals FILE` (default `portals.yml`).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="NIANBAO_DATA",
+    default="data",
+    show_default=True,
+    help="Archive directory (WARC files in warc/, catalog in archive.db). Env: NIANBAO_DATA.",
+)
+portals_option = click.option(
+    "--portals",
+    "portals_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default="portals.yml",
+    show_default=True,
+    help="Portal registry to read.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nianbao")
+def cli() -> None:
+    """nianbao (年报): crawl, archive, parse and publish government information disclosure
+    annual reports (政府信息公开工作年度报告)."""
+
+
+@cli.command()
+@data_option
+@portals_option
+@click.option("--portal", "portal_names", multiple=True, metavar="NAME",
+              help="Crawl only this portal (repeatable). Default: every portal in the registry.")
+@click.option("--render", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Render pages in Chromium: as the portal entry says (auto), for every page, or never.")
+@click.option("--no-parse", is_flag=True, help="Archive only; do not parse what was fetched.")
+def crawl(data_dir: Path, portals_file: Path, portal_names: tuple[str, ...], render: str,
+          no_parse: bool) -> None:
+    """Crawl portals, archive every response to WARC, then parse what is new.
+
+    Example: nianbao crawl --portal demo-county
+    """
+    from crawler.crawl import run_crawl
+
+    stats = run_crawl(data_dir, portals_file, list(portal_names), render=render)
+    click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
+    if not no_parse:
+        _parse(data_dir, reparse_all=False, workers=None)
+
+
+@cli.command()
+@data_option
+@click.option("--all", "reparse_all", is_flag=True,
+              help="Re-parse every stored snapshot, not only those this parser version has not seen.")
+@click.option("--workers", type=int, default=None, help="Parallel workers (default: every core).")
+def parse(data_dir: Path, reparse_all: bool, workers: int | None) -> None:
+    """Parse archived snapshots (read back from the WARC files) into reports.
+
+    Parses every report candidate not yet parsed by this parser version (or, with --all,
+    every one), stores the results in archive.db and prints the flat values that changed.
+
+    Example: nianbao parse --all
+    """
+    _parse(data_dir, reparse_all=reparse_all, workers=workers)
+
+
+def _parse(data_dir: Path, reparse_all: bool, workers: int | None) -> None:
+    from crawler.parse_batch import parse_archive
+
+    summary = parse_archive(data_dir, reparse_all=reparse_all, workers=workers, progress=True)
+    click.echo(summary.describe())
+
+
+@cli.command("parse-file")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option("--flat", is_flag=True, help="Print the flat path: value pairs (REPORT_MODEL.md).")
+def parse_file(path: Path, as_json: bool, flat: bool) -> None:
+    """Parse one local file (html, pdf, docx, doc, wps, txt) and print the report.
+
+    The format is sniffed from the bytes, not the file name.
+
+    Example: nianbao parse-file report.pdf --json
+    """
+    from parsers import parse_bytes
+    from parsers.model import flatten
+
+    report = parse_bytes(path.read_bytes(), filename=path.name)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    elif flat:
+        for key, value in flatten(report).items():
+            click.echo(f"{key}\t{value}")
+    else:
+        click.echo(_summary_line(report))
+        for w in report["warnings"]:
+            click.echo(f"warning: {w}")
+
+
+def _summary_line(report: dict) -> str:
+    failed = [c["rule"] for c in report["checks"] if not c["ok"]]
+    return (f"{report.get('agency') or '?'} {report.get('year') or '?'} "
+            f"(template {report.get('template') or '?'}, {report['source']['format']}): "
+            f"{len(report['checks'])} checks, {len(failed)} failed"
+            + (f": {', '.join(failed)}" if failed else ""))
+
+
+@cli.command()
+@data_option
+@click.option("--port", type=int, default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(data_dir: Path, port: int, host: str) -> None:
+    """Serve the archive with Datasette (reports, their tables, full-text search, originals).
+
+    Example: nianbao serve --port 8001
+    """
+    from crawler.serve import serve_datasette
+
+    sys.exit(serve_datasette(data_dir, host=host, port=port))
+
+
+@cli.command()
+@data_option
+@click.option("--port", type=int, default=8001, show_default=True, help="Datasette port.")
+@click.option("--no-serve", is_flag=True, help="Stop after crawling and parsing.")
+def demo(data_dir: Path, port: int, no_serve: bool) -> None:
+    """Start the bundled demo portals on 127.0.0.1, crawl them, parse, then serve Datasette.
+
+    Example: nianbao demo --data /tmp/nianbao-demo
+    """
+    from crawler.demo import run_demo
+
+    sys.exit(run_demo(data_dir, port=port, serve=not no_serve))
+
+
+@cli.command()
+@data_option
+def verify(data_dir: Path) -> None:
+    """Re-read every WARC record and check it against the catalog's digests.
+
+    Exits non-zero if any record is missing, unreadable or does not match.
+
+    Example: nianbao verify
+    """
+    from archive.verify import verify_archive
+
+    result = verify_archive(data_dir)
+    click.echo(result.describe())
+    sys.exit(0 if result.ok else 1)
+
+
+def _not_built(name: str, issue_hint: str) -> None:
+    click.echo(f"nianbao {name}: not built yet ({issue_hint}).", err=True)
+    sys.exit(2)
+
+
+@cli.command()
+@data_option
+def reindex(data_dir: Path) -> None:
+    """Rebuild the catalog's capture rows from the WARC files alone. (Not built yet.)"""
+    _not_built("reindex", "the catalog can only be built by crawling for now")
+
+
+@cli.command()
+@data_option
+@click.option("--wacz", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export(data_dir: Path, wacz: Path) -> None:
+    """Package the archive as WACZ for ReplayWeb.page and pywb. (Not built yet.)"""
+    _not_built("export", "WACZ export is planned")
+
+
+@cli.command()
+@click.option("--install", is_flag=True)
+def schedule(install: bool) -> None:
+    """Print or install a systemd timer / crontab line for a daily crawl. (Not built yet.)"""
+    _not_built("schedule", "scheduling is planned")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
