@@ -1,0 +1,175 @@
+"""The catalog's tables (`data/archive.db`): the contract between the crawler, the parser
+batch, Datasette's metadata.yml and canned queries. Table names are fixed by DESIGN.md;
+columns may be added, never renamed.
+
+`ensure_schema(conn)` creates whatever is missing and is safe to call on every open.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id TEXT PRIMARY KEY,              -- e.g. 20261123T084400Z-3f2a1c
+    started_at TEXT NOT NULL,         -- ISO 8601 UTC
+    finished_at TEXT,
+    status TEXT NOT NULL,             -- running, finished, failed, interrupted
+    portals TEXT NOT NULL,            -- JSON list of portal names
+    settings TEXT,                    -- JSON: the settings that matter (render, robots, ...)
+    requests INTEGER,
+    captures INTEGER,
+    bytes INTEGER,
+    errors INTEGER,
+    documents INTEGER,
+    stats TEXT                        -- JSON: Scrapy's own stats at the end of the run
+);
+
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES crawl_runs(id),
+    portal TEXT,
+    url TEXT NOT NULL,                -- the URL requested
+    final_url TEXT,                   -- after redirects (where this response came from)
+    method TEXT NOT NULL DEFAULT 'GET',
+    status INTEGER NOT NULL,
+    headers TEXT NOT NULL,            -- JSON list of [name, value], every value kept, in order
+    fetched_at TEXT NOT NULL,         -- ISO 8601 UTC
+    payload_sha256 TEXT NOT NULL,     -- hex sha256 of the HTTP payload as stored in the WARC
+    payload_size INTEGER NOT NULL,
+    content_type TEXT,
+    referrer TEXT,
+    rendered INTEGER NOT NULL DEFAULT 0,  -- 1 when Chromium rendered the body
+    record_type TEXT NOT NULL,        -- response or revisit
+    refers_to INTEGER REFERENCES captures(id),  -- revisit: the capture holding the payload
+    warc_file TEXT NOT NULL,          -- relative to data/warc/
+    warc_offset INTEGER NOT NULL,
+    warc_length INTEGER NOT NULL,
+    warc_record_id TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
+CREATE INDEX IF NOT EXISTS captures_sha ON captures(payload_sha256);
+CREATE INDEX IF NOT EXISTS captures_run ON captures(run_id);
+
+CREATE TABLE IF NOT EXISTS crawl_errors (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES crawl_runs(id),
+    portal TEXT,
+    url TEXT NOT NULL,
+    referrer TEXT,
+    error TEXT NOT NULL,              -- e.g. 'HTTP 503 after 3 attempts', 'TimeoutError: ...'
+    at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    portal TEXT,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT,                       -- link text or page title that made it a candidate
+    kind TEXT NOT NULL,               -- page or attachment
+    referrer TEXT,
+    first_run_id TEXT,
+    last_run_id TEXT,
+    latest_capture_id INTEGER REFERENCES captures(id)
+);
+
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    document_id INTEGER REFERENCES documents(id),
+    parser_version TEXT NOT NULL,
+    parsed_at TEXT NOT NULL,
+    status TEXT NOT NULL,             -- ok, warnings, empty (no tables found), failed
+    error TEXT,                       -- why it failed, when it did
+    url TEXT,
+    title TEXT,
+    agency TEXT,
+    year INTEGER,
+    template TEXT,
+    published_at TEXT,
+    province TEXT,
+    city TEXT,
+    county TEXT,
+    township TEXT,
+    adcode TEXT,
+    format TEXT,
+    sha256 TEXT,
+    checks_failed INTEGER,
+    warnings TEXT,                    -- JSON list of str
+    report_json TEXT,                 -- the whole Report (REPORT_MODEL.md)
+    UNIQUE (capture_id, parser_version)
+);
+
+CREATE TABLE IF NOT EXISTS applications (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    row TEXT NOT NULL,
+    "column" TEXT NOT NULL,
+    value REAL
+);
+CREATE INDEX IF NOT EXISTS applications_report ON applications(report_id);
+
+CREATE TABLE IF NOT EXISTS active_disclosure (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    item TEXT NOT NULL,
+    category TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    value REAL,
+    unit TEXT,
+    raw TEXT
+);
+CREATE INDEX IF NOT EXISTS active_disclosure_report ON active_disclosure(report_id);
+
+CREATE TABLE IF NOT EXISTS review_litigation (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    review_group TEXT NOT NULL,       -- review, litigation_direct, litigation_after_review
+    measure TEXT NOT NULL,
+    value REAL
+);
+CREATE INDEX IF NOT EXISTS review_litigation_report ON review_litigation(report_id);
+
+CREATE TABLE IF NOT EXISTS checks (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    rule TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS checks_report ON checks(report_id);
+
+CREATE TABLE IF NOT EXISTS sections (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    section TEXT NOT NULL,            -- overview, active_disclosure, applications, ...
+    text TEXT NOT NULL,
+    search_text TEXT                  -- text as overlapping bigrams, for the FTS index
+);
+CREATE INDEX IF NOT EXISTS sections_report ON sections(report_id);
+
+CREATE TABLE IF NOT EXISTS parse_changes (
+    id INTEGER PRIMARY KEY,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    report_id INTEGER REFERENCES reports(id),      -- the new report
+    previous_report_id INTEGER,                     -- the report it was compared with
+    parser_version TEXT NOT NULL,
+    previous_parser_version TEXT,
+    path TEXT NOT NULL,               -- flat path (REPORT_MODEL.md), e.g. applications.granted.total
+    old_value TEXT,                   -- JSON
+    new_value TEXT,                   -- JSON
+    changed_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS catalog_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create missing tables and indexes; switch the database to WAL mode."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(TABLES)
+    conn.execute(
+        "INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+    conn.commit()
