@@ -30,6 +30,10 @@ class Table:
     rows: list[list[str]]
     origin: list[list[tuple[int, int]]] | None = None
     page: int | None = None  # first page the table is on (PDF), else None
+    # True when columns line up across rows (HTML, DOCX, PDF grids). Plain text tables are
+    # not aligned: each line's cells are only in order, a label spanning two columns may be
+    # one cell on one line and two on the next.
+    aligned: bool = True
 
     def __post_init__(self) -> None:
         width = max((len(r) for r in self.rows), default=0)

@@ -1,0 +1,206 @@
+"""Table 三 (收到和处理政府信息公开申请情况) -> `applications[row][column]`.
+
+Rows are found by their labels (see `labels.match_application_row`), in grids and in text.
+What real reports do to this table, and how it is handled here:
+- a label split over two lines or two rows: a row with words and no values is joined to
+  the row after it (or to the unmatched row before it) and matched again;
+- a nested label (（三）不予公开 over eight sub-rows): each label part is tried from the
+  most specific one, the sub-row's own words, outwards;
+- an unreadable label between two readable ones: the fixed row order of the national format
+  names it, with a warning;
+- blank cells are null, never 0.
+"""
+from __future__ import annotations
+
+from parsers.document import Table
+from parsers.labels import (APPLICANT_COLUMNS, APPLICATION_ROWS, match_applicant_column,
+                            match_application_row)
+from parsers.normalize import norm
+from parsers.numbers import looks_numeric, parse_cell
+from parsers.rows import RowView, distinct_cells, fit_values, view_grid_row, view_text_row
+
+_WIDTH = len(APPLICANT_COLUMNS)
+
+
+def is_applications_table(table: Table) -> bool:
+    """True when the table holds (part of) table 三: several of its row labels appear."""
+    seen = set()
+    for row in table.rows:
+        for cell in row:
+            if cell and len(cell) < 80:
+                key = match_application_row(cell)
+                if key:
+                    seen.add(key)
+    return len(seen) >= 3 or ("new_received" in seen and "carried_over" in seen)
+
+
+def extract_applications(tables: list[Table], warnings: list[str]) -> dict:
+    """Read table 三 from the document's tables (in document order)."""
+    views: list[RowView] = []
+    for table in tables:
+        if is_applications_table(table):
+            views.extend(_grid_views(table, warnings) if table.aligned else _text_views(table))
+    return _assign(views, warnings)
+
+
+def _is_header_cells(cells: list[str]) -> bool:
+    if any(looks_numeric(c) for c in cells):
+        return False
+    texts = [norm(c) for c in cells if c.strip()]
+    return any("申请人情况" in t or "勾稽" in t or "自然人" in t or "商业企业" in t
+               or t in ("其他", "总计") for t in texts)
+
+
+def _text_views(table: Table) -> list[RowView]:
+    return [view_text_row(table, r) for r in range(len(table.rows))
+            if not _is_header_cells(table.rows[r])]
+
+
+def _grid_views(table: Table, warnings: list[str]) -> list[RowView]:
+    header_end = 0
+    while header_end < len(table.rows) and _is_header_cells(table.rows[header_end]):
+        header_end += 1
+    columns = _column_map(table, header_end)
+    if len(columns) < _WIDTH:
+        fallback = _numeric_columns(table, header_end)
+        if len(fallback) >= _WIDTH:
+            if header_end:
+                warnings.append("table 三: column headers not recognised; "
+                                "took the last seven columns as 自然人…总计")
+            columns = dict(zip(APPLICANT_COLUMNS, fallback[-_WIDTH:]))
+    ordered = [columns[k] for k in APPLICANT_COLUMNS if k in columns]
+    views = []
+    for r in range(header_end, len(table.rows)):
+        view = view_grid_row(table, r, ordered)
+        view.values = [table.rows[r][columns[k]] if k in columns else "" for k in APPLICANT_COLUMNS]
+        views.append(view)
+    return views
+
+
+def _column_map(table: Table, header_end: int) -> dict[str, int]:
+    """Column key -> grid column, from the header cells, lowest (most specific) first."""
+    found: dict[str, list[int]] = {}
+    for c in range(table.width):
+        for r in range(header_end - 1, -1, -1):
+            text = table.rows[r][c]
+            key = match_applicant_column(text) if norm(text) not in ("申请人情况",) else None
+            if key:
+                found.setdefault(key, []).append(c)
+                break
+    columns = {}
+    for key, cols in found.items():
+        # A header spanning two columns (one of them a stray empty one): keep the column
+        # that holds numbers.
+        columns[key] = max(cols, key=lambda c: (_count_numeric(table, c, header_end), -c))
+    return columns
+
+
+def _count_numeric(table: Table, c: int, start: int) -> int:
+    return sum(1 for r in range(start, len(table.rows)) if looks_numeric(table.rows[r][c]))
+
+
+def _numeric_columns(table: Table, start: int) -> list[int]:
+    cols = [c for c in range(table.width) if _count_numeric(table, c, start)]
+    # A spanned value cell repeats across columns: keep the first column of each span.
+    return [c for c in cols if not any(
+        table.origin[r][c] != (r, c) and table.origin[r][c][1] < c
+        for r in range(start, len(table.rows)) if looks_numeric(table.rows[r][c]))]
+
+
+def _match(parts: list[str]) -> str | None:
+    for part in reversed(parts):
+        key = match_application_row(part)
+        if key:
+            return key
+    return None
+
+
+def _is_valued(view: RowView) -> bool:
+    if view.table.aligned:
+        return view.has_numbers or any(v.strip() for v in view.values) or bool(_match(view.labels))
+    return view.has_numbers
+
+
+def _assign(views: list[RowView], warnings: list[str]) -> dict:
+    rows: dict[str, dict] = {}
+    matched: list[tuple[int, str]] = []  # (position among valued rows, key)
+    unmatched: list[tuple[int, RowView]] = []
+    pending: list[str] = []  # label fragments of rows without values
+    valued_count = 0
+    for view in views:
+        if "carried_forward" in rows:
+            break
+        if not _is_valued(view):
+            if not view.labels:
+                continue
+            # A fragment continuing the previous row's label?
+            if unmatched and unmatched[-1][0] == valued_count - 1:
+                pos, prev = unmatched[-1]
+                key = match_application_row("".join(prev.labels[-1:] + view.labels))
+                if key and key not in rows:
+                    unmatched.pop()
+                    _store(rows, key, prev, warnings)
+                    matched.append((pos, key))
+                    continue
+            pending.extend(view.labels)
+            continue
+        key = _match(view.labels)
+        if key is None and pending:
+            key = match_application_row("".join(pending + view.labels[:1]))
+        pending = []
+        position = valued_count
+        valued_count += 1
+        if key is None:
+            unmatched.append((position, view))
+            continue
+        if key in rows:
+            warnings.append(f"table 三: row '{view.label}' read as {key} twice; kept the first")
+            continue
+        _store(rows, key, view, warnings)
+        matched.append((position, key))
+    _by_row_order(rows, matched, unmatched, warnings)
+    return {key: rows[key] for key in APPLICATION_ROWS if key in rows}
+
+
+def _store(rows: dict, key: str, view: RowView, warnings: list[str]) -> None:
+    cells = view.values
+    if not view.table.aligned:
+        cells, notes = fit_values(cells, _WIDTH)
+        warnings.extend(f"table 三 row {key}: {n}" for n in notes)
+    values = {}
+    for column, raw in zip(APPLICANT_COLUMNS, cells):
+        cell = parse_cell(raw)
+        if not cell.readable:
+            warnings.append(f"table 三 row {key} column {column}: unreadable cell {raw!r}")
+        values[column] = cell.value
+    rows[key] = values
+
+
+def _by_row_order(rows: dict, matched: list[tuple[int, str]],
+                  unmatched: list[tuple[int, RowView]], warnings: list[str]) -> None:
+    """Name unreadable rows by the national format's fixed order: the unmatched rows
+    between two matched rows get the canonical keys missing between them, when the counts
+    agree; otherwise they are reported and left out."""
+    order = list(APPLICATION_ROWS)
+    if "other_processing" in rows:
+        order = [k for k in order if k not in ("other_no_correction", "other_no_fee", "other_other")]
+    elif any(k in rows for k in ("other_no_correction", "other_no_fee", "other_other")):
+        order.remove("other_processing")
+    anchors = sorted(matched)
+    assigned: list[tuple[str, RowView]] = []
+    for position, view in unmatched:
+        prev = [(p, k) for p, k in anchors if p < position][-1:]
+        nxt = [(p, k) for p, k in anchors if p > position][:1]
+        lo = order.index(prev[0][1]) + 1 if prev else 0
+        hi = order.index(nxt[0][1]) if nxt else len(order)
+        gap = [k for k in order[lo:hi] if k not in rows]
+        between = [p for p, _ in unmatched
+                   if (not prev or p > prev[0][0]) and (not nxt or p < nxt[0][0])]
+        if gap and len(gap) == len(between):
+            assigned.append((gap[between.index(position)], view))
+        elif view.has_numbers:
+            warnings.append(f"table 三: row {view.label!r} not recognised; its values were not used")
+    for key, view in assigned:
+        warnings.append(f"table 三: row label {view.label!r} not recognised; "
+                        f"read as {key} by the national format's row order")
+        _store(rows, key, view, warnings)

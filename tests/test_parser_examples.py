@@ -1,0 +1,88 @@
+"""Every example report parses to exactly its expected flat values (juriscraper style).
+
+A case is two files in tests/examples/: the report as published (`NAME.txt`, `.html`,
+`.pdf`, `.docx`, ...) and `NAME.expected.json` with `values` (every table cell, null for a
+blank cell; a row the report does not print is absent) and `meta` (year, template,
+agency_contains, province/city/county contained in the region). The input goes through
+`nianbao parse-file --json`, the command a user runs.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+
+EXAMPLES = Path(__file__).parent / "examples"
+CASES = sorted(EXAMPLES.glob("*.expected.json"))
+TABLE_PREFIXES = ("applications.", "review_litigation.", "active_disclosure.")
+
+
+def _input_for(expected: Path) -> Path:
+    stem = expected.name[: -len(".expected.json")]
+    inputs = [p for p in EXAMPLES.glob(stem + ".*") if not p.name.endswith(".expected.json")]
+    assert len(inputs) == 1, f"{expected.name}: expected one input file beside it, found {inputs}"
+    return inputs[0]
+
+
+def test_there_are_cases():
+    # pytest skips a test parametrised over an empty list: make that a failure.
+    assert len(CASES) >= 5
+
+
+def test_every_input_has_an_expectation():
+    """A new example without its expected values fails until someone writes and reviews them."""
+    inputs = {p.name.split(".")[0] for p in EXAMPLES.iterdir()
+              if p.is_file() and not p.name.endswith(".expected.json") and p.suffix != ".md"}
+    expected = {p.name[: -len(".expected.json")] for p in CASES}
+    assert inputs <= expected, f"examples without .expected.json: {sorted(inputs - expected)}"
+
+
+def parse_file_json(path: Path) -> dict:
+    result = CliRunner().invoke(cli, ["parse-file", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.parametrize("expected_file", CASES, ids=lambda p: p.name.split(".")[0])
+def test_example_values_exact(expected_file):
+    from parsers.model import flatten
+
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    report = parse_file_json(_input_for(expected_file))
+    flat = {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+    wrong = {k: (v, flat.get(k, "<absent>")) for k, v in expected["values"].items()
+             if flat.get(k, "<absent>") != v or type(flat.get(k)) is bool}
+    extra = sorted(set(flat) - set(expected["values"]))
+    assert not wrong, f"values differing (expected, got): {wrong}"
+    assert not extra, f"values the report does not print: {extra}"
+
+
+@pytest.mark.parametrize("expected_file", CASES, ids=lambda p: p.name.split(".")[0])
+def test_example_meta(expected_file):
+    meta = json.loads(expected_file.read_text(encoding="utf-8"))["meta"]
+    report = parse_file_json(_input_for(expected_file))
+    assert report["year"] == meta["year"]
+    assert report["template"] == meta["template"]
+    assert meta["agency_contains"] in (report["agency"] or "")
+    for key in ("province", "city", "county"):
+        if key in meta:
+            assert meta[key] in (report["region"][key] or ""), (key, report["region"])
+    assert report["source"]["sha256"] and report["source"]["format"] == _input_for(
+        expected_file).suffix.lstrip(".")
+
+
+@pytest.mark.parametrize("expected_file", CASES, ids=lambda p: p.name.split(".")[0])
+def test_example_checks_match_the_notes(expected_file):
+    """Checks are evaluated on the values as printed: the failing checks are exactly those
+    the example's notes name in full (pingtan's （七）总计 20 vs 26); nothing else fails."""
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    report = parse_file_json(_input_for(expected_file))
+    assert report["checks"], "no check evaluated"
+    notes = " ".join(expected.get("notes", []))
+    failed = sorted(c["rule"] for c in report["checks"] if not c["ok"])
+    named = sorted(c["rule"] for c in report["checks"] if c["rule"] in notes)
+    assert failed == named
