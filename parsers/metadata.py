@@ -2,9 +2,9 @@
 
 The year is the year the report covers. Titles and headings can disagree (a 2021 report
 with last year's heading pasted inside): the candidates are weighed, the statistics period
-(统计期限自2021年1月1日…) above the title and the title above other headings, and a year the
-tables' template cannot have (a 2019-format table in a 2023 report) loses; any disagreement
-is a warning.
+(统计期限自2021年1月1日…) above the title and the title above other headings; between equals,
+the year the tables' template fits wins (the 2021 tables mean 2021 or later). Any
+disagreement is a warning.
 """
 from __future__ import annotations
 
@@ -133,7 +133,8 @@ def decide_year(candidates: list[tuple[int, str, int]], template: str | None,
             warnings.append(f"year not stated; took {year}, the year before publication")
             return year
         return None
-    ranked = sorted(weights, key=lambda y: (fits(y), weights[y]), reverse=True)
+    # The template only breaks ties: a 2021 report may well use the 2019 tables.
+    ranked = sorted(weights, key=lambda y: (weights[y], fits(y)), reverse=True)
     if len(weights) > 1:
         where = "; ".join(f"{y} in {w}" for y, w, _ in candidates)
         warnings.append(f"conflicting years ({where}); took {ranked[0]}"
