@@ -1,0 +1,222 @@
+"""The catalog (`data/archive.db`): crawl runs, captures, crawl errors and documents.
+
+`Catalog` is a thin layer over sqlite3 with the tables of `archive.schema`. Every write is
+committed at once (WAL mode), so a crash loses nothing already written. Rows come back as
+plain dicts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from archive.schema import ensure_schema
+
+CAPTURE_COLUMNS = (
+    "run_id", "portal", "url", "final_url", "method", "status", "headers", "fetched_at",
+    "payload_sha256", "payload_size", "content_type", "referrer", "rendered", "record_type",
+    "refers_to", "warc_file", "warc_offset", "warc_length", "warc_record_id",
+)
+# Typed crawl_runs columns filled from the stats dict by finish_run.
+RUN_STAT_COLUMNS = ("requests", "captures", "bytes", "errors", "documents")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """e.g. 20261123T084400Z-3f2a1c: sortable by start time, unique across machines."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def connect(db_path: Path | str) -> sqlite3.Connection:
+    """Open (creating if needed) a catalog database with the schema in place."""
+    conn = sqlite3.connect(str(db_path), timeout=30)
+    conn.row_factory = sqlite3.Row
+    ensure_schema(conn)
+    return conn
+
+
+def _row(r: sqlite3.Row | None) -> dict | None:
+    return dict(r) if r is not None else None
+
+
+class Catalog:
+    """The archive's index.
+
+    :param db_path: path of `archive.db`; its directory is created if missing
+    """
+
+    def __init__(self, db_path: Path | str):
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.db_path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- runs ----------------------------------------------------------------------------
+    def start_run(self, portals: Iterable[str], settings: dict | None = None,
+                  run_id: str | None = None) -> str:
+        """Record a new crawl run as `running`; return its id."""
+        run_id = run_id or new_run_id()
+        self.conn.execute(
+            "INSERT INTO crawl_runs (id, started_at, status, portals, settings) "
+            "VALUES (?, ?, 'running', ?, ?)",
+            (run_id, utc_now(), json.dumps(list(portals), ensure_ascii=False),
+             json.dumps(settings or {}, ensure_ascii=False, default=str)))
+        self.conn.commit()
+        return run_id
+
+    def ensure_run(self, run_id: str, portals: Iterable[str] = ()) -> None:
+        """Make sure a crawl_runs row exists for `run_id` (a run started elsewhere)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO crawl_runs (id, started_at, status, portals) "
+            "VALUES (?, ?, 'running', ?)",
+            (run_id, utc_now(), json.dumps(list(portals), ensure_ascii=False)))
+        self.conn.commit()
+
+    def finish_run(self, run_id: str, status: str, stats: dict | None = None) -> None:
+        """Close a run: status (finished, failed, interrupted), typed counts and all stats.
+
+        Typed columns take `stats[name]` when given, else they are counted from the catalog
+        (captures, bytes, errors, documents of this run).
+        """
+        stats = dict(stats or {})
+        counted = self._run_counts(run_id)
+        values = {c: stats.get(c, counted.get(c)) for c in RUN_STAT_COLUMNS}
+        self.conn.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, requests = ?, captures = ?, "
+            "bytes = ?, errors = ?, documents = ?, stats = ? WHERE id = ?",
+            (utc_now(), status, *(values[c] for c in RUN_STAT_COLUMNS),
+             json.dumps(stats, ensure_ascii=False, default=str), run_id))
+        self.conn.commit()
+
+    def _run_counts(self, run_id: str) -> dict[str, Any]:
+        q = self.conn.execute
+        captures, size = q("SELECT count(*), sum(payload_size) FROM captures WHERE run_id = ?",
+                           (run_id,)).fetchone()
+        errors = q("SELECT count(*) FROM crawl_errors WHERE run_id = ?", (run_id,)).fetchone()[0]
+        documents = q("SELECT count(*) FROM documents WHERE last_run_id = ?",
+                      (run_id,)).fetchone()[0]
+        return {"captures": captures, "bytes": size or 0, "errors": errors,
+                "documents": documents}
+
+    def get_run(self, run_id: str) -> dict | None:
+        return _row(self.conn.execute("SELECT * FROM crawl_runs WHERE id = ?",
+                                      (run_id,)).fetchone())
+
+    # -- captures ------------------------------------------------------------------------
+    def find_payload(self, sha256: str) -> dict | None:
+        """The first `response` capture holding this payload, or None."""
+        return _row(self.conn.execute(
+            "SELECT * FROM captures WHERE payload_sha256 = ? AND record_type = 'response' "
+            "ORDER BY id LIMIT 1", (sha256,)).fetchone())
+
+    def add_capture(self, **columns: Any) -> int:
+        """Insert one captures row (columns as in archive.schema) and commit; return its id.
+
+        `headers` may be given as a list of (name, value) pairs: it is stored as JSON.
+        """
+        unknown = set(columns) - set(CAPTURE_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown capture columns: {sorted(unknown)}")
+        if not isinstance(columns.get("headers"), (str, type(None))):
+            columns["headers"] = json.dumps([list(h) for h in columns["headers"]],
+                                            ensure_ascii=False)
+        if "rendered" in columns:
+            columns["rendered"] = int(bool(columns["rendered"]))
+        names = list(columns)
+        cur = self.conn.execute(
+            f"INSERT INTO captures ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [columns[n] for n in names])
+        self.conn.commit()
+        return cur.lastrowid
+
+    def get_capture(self, capture_id: int) -> dict | None:
+        return _row(self.conn.execute("SELECT * FROM captures WHERE id = ?",
+                                      (capture_id,)).fetchone())
+
+    def latest_capture_for_url(self, url: str) -> dict | None:
+        """The most recent capture requested at, or served from, `url`."""
+        return _row(self.conn.execute(
+            "SELECT * FROM captures WHERE url = ? OR final_url = ? ORDER BY id DESC LIMIT 1",
+            (url, url)).fetchone())
+
+    def add_crawl_error(self, run_id: str, portal: str | None, url: str, error: str,
+                        referrer: str | None = None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO crawl_errors (run_id, portal, url, referrer, error, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (run_id, portal, url, referrer, error, utc_now()))
+        self.conn.commit()
+        return cur.lastrowid
+
+    # -- documents -----------------------------------------------------------------------
+    def upsert_document(self, portal: str | None, url: str, title: str | None, kind: str,
+                        referrer: str | None, run_id: str, capture_id: int | None) -> int:
+        """Add a report candidate or update it (last run, latest capture, a better title).
+
+        The first run that found it is kept; a None title or capture never overwrites one.
+        """
+        self.conn.execute(
+            "INSERT INTO documents (portal, url, title, kind, referrer, first_run_id, "
+            "last_run_id, latest_capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET "
+            "portal = coalesce(excluded.portal, portal), "
+            "title = coalesce(excluded.title, title), kind = excluded.kind, "
+            "referrer = coalesce(excluded.referrer, referrer), "
+            "last_run_id = excluded.last_run_id, "
+            "latest_capture_id = coalesce(excluded.latest_capture_id, latest_capture_id)",
+            (portal, url, title, kind, referrer, run_id, run_id, capture_id))
+        self.conn.commit()
+        return self.conn.execute("SELECT id FROM documents WHERE url = ?", (url,)).fetchone()[0]
+
+    def get_document(self, url: str) -> dict | None:
+        return _row(self.conn.execute("SELECT * FROM documents WHERE url = ?",
+                                      (url,)).fetchone())
+
+
+def archive_exchange(catalog: Catalog, writer, *, run_id: str, url: str, status: int,
+                     body: bytes, response_headers=(), request_headers=(), method: str = "GET",
+                     final_url: str | None = None, portal: str | None = None,
+                     referrer: str | None = None, rendered: bool = False,
+                     protocol: str | None = None, request_body: bytes = b"") -> int:
+    """Archive one HTTP exchange: WARC records (a revisit if the payload is already stored)
+    and its `captures` row. Returns the capture id.
+
+    :param writer: the run's `archive.warc_writer.WarcWriterFile`
+    :param rendered: a browser produced the body (already content-decoded)
+    """
+    from archive.warc_writer import normalize_headers
+
+    sha = hashlib.sha256(body).hexdigest()
+    original = catalog.find_payload(sha)
+    revisit_of = ((original["final_url"] or original["url"], original["fetched_at"])
+                  if original else None)
+    exchange = writer.write_exchange(
+        url=url, method=method, request_headers=request_headers, request_body=request_body,
+        status=status, response_headers=response_headers, body=body,
+        response_url=final_url or url, protocol=protocol, revisit_of=revisit_of,
+        decoded_body=rendered)
+    rec = exchange.response
+    headers = normalize_headers(response_headers)
+    content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
+    return catalog.add_capture(
+        run_id=run_id, portal=portal, url=url, final_url=final_url or url, method=method,
+        status=status, headers=headers, fetched_at=rec.warc_date, payload_sha256=sha,
+        payload_size=len(body), content_type=content_type, referrer=referrer,
+        rendered=int(rendered), record_type=rec.record_type,
+        refers_to=original["id"] if original else None, warc_file=rec.warc_file,
+        warc_offset=rec.offset, warc_length=rec.length, warc_record_id=rec.record_id)

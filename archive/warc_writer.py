@@ -1,0 +1,274 @@
+"""WARC writing with warcio: one `WarcWriterFile` per crawl run.
+
+Files are `data/warc/nianbao-<run_id>-<NNNNN>.warc.gz` (gzip per record, WARC/1.1), rotated
+at a size limit, each opening with a `warcinfo` record. Each HTTP exchange becomes a `request`
+record plus either a `response` record or, when the payload is already archived, a `revisit`
+record (profile identical-payload-digest). Digests are sha256. Every record is flushed as soon
+as it is written, so a crash loses at most the record being written.
+
+This module knows nothing of Scrapy: callers hand it plain strings, bytes and header lists.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import socket
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from http import HTTPStatus
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+DEFAULT_MAX_SIZE = 1_000_000_000
+_URL_SAFE = "/%?&=+:;,@!$'()*[]|^`{}"
+
+# Headers that describe the bytes on the wire rather than the bytes we store.
+_TRANSFER_HEADERS = {"transfer-encoding"}
+
+
+def software_version() -> str:
+    try:
+        return metadata.version("nianbao")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def sha256_to_warc_digest(hex_digest: str) -> str:
+    """`sha256:<base32>` as written in WARC-Payload-Digest, from a hex sha256."""
+    return "sha256:" + base64.b32encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def warc_digest_to_sha256(digest: str | None) -> str | None:
+    """Hex sha256 from a WARC `sha256:<base32>` digest (None for other algorithms)."""
+    if not digest or not digest.lower().startswith("sha256:"):
+        return None
+    value = digest.split(":", 1)[1]
+    try:
+        return base64.b32decode(value.upper()).hex()
+    except ValueError:
+        return None
+
+
+def warc_date(dt: datetime | None = None) -> str:
+    """WARC/1.1 date with microseconds, e.g. 2026-11-23T08:44:00.123456Z."""
+    dt = (dt or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _text(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return str(value)
+
+
+def normalize_headers(headers) -> list[tuple[str, str]]:
+    """[(name, value)] as str, every value kept in order.
+
+    Accepts a list of pairs, a dict of name -> value or list of values (Scrapy's `Headers`
+    yields bytes names and lists of bytes values).
+    """
+    items = headers.items() if hasattr(headers, "items") else headers
+    out: list[tuple[str, str]] = []
+    for name, value in items:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            out.append((_text(name), _text(v)))
+    return out
+
+
+def _archive_headers(headers: list[tuple[str, str]], body_len: int,
+                     decoded_body: bool) -> list[tuple[str, str]]:
+    """Rename headers that would misdescribe the stored body (kept as X-Archive-Orig-*)."""
+    out = []
+    for name, value in headers:
+        low = name.lower()
+        rename = (low in _TRANSFER_HEADERS
+                  or (decoded_body and low == "content-encoding")
+                  or (low == "content-length" and value.strip() != str(body_len)))
+        out.append(("X-Archive-Orig-" + name if rename else name, value))
+    return out
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """Where one record went: file name relative to data/warc/, offset and length in it."""
+    warc_file: str
+    offset: int
+    length: int
+    record_id: str
+    record_type: str
+    warc_date: str
+    payload_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    request: RecordInfo
+    response: RecordInfo  # record_type 'response' or 'revisit'
+    payload_sha256: str
+    payload_size: int
+
+
+class _Sha256WARCWriter(WARCWriter):
+    """warcio's writer with sha256 block and payload digests."""
+
+    @staticmethod
+    def _create_digester():
+        return Digester("sha256")
+
+
+class WarcWriterFile:
+    """Writes one crawl run's records into rotating gzip WARC files under `warc_dir`.
+
+    :param warc_dir: the `data/warc` directory (created if missing)
+    :param run_id: the crawl run id, part of every file name
+    :param max_size: start a new file once the current one reaches this many bytes
+    :param fsync: also fsync after every record (survives power loss, not just a crash)
+    """
+
+    def __init__(self, warc_dir: Path | str, run_id: str, max_size: int = DEFAULT_MAX_SIZE,
+                 fsync: bool = False, hostname: str | None = None):
+        self.warc_dir = Path(warc_dir)
+        self.run_id = run_id
+        self.max_size = max_size
+        self.fsync = fsync
+        self.hostname = hostname or socket.gethostname()
+        self.warc_dir.mkdir(parents=True, exist_ok=True)
+        self._fh: io.BufferedWriter | None = None
+        self._writer: _Sha256WARCWriter | None = None
+        self._name: str | None = None
+        self._seq = 0
+        self.files: list[str] = []
+
+    # -- files -------------------------------------------------------------------------
+    def _open_next(self) -> None:
+        self._close_file()
+        while True:
+            name = f"nianbao-{self.run_id}-{self._seq:05d}.warc.gz"
+            self._seq += 1
+            try:
+                self._fh = open(self.warc_dir / name, "xb")
+                break
+            except FileExistsError:  # a resumed run: never append to an existing file
+                continue
+        self._name = name
+        self.files.append(name)
+        self._writer = _Sha256WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        info = {
+            "software": f"nianbao/{software_version()} (warcio)",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "hostname": self.hostname,
+            "isPartOf": self.run_id,
+            "nianbao-run-id": self.run_id,
+        }
+        self._write(self._writer.create_warcinfo_record(name, info))
+
+    def _ensure_file(self) -> None:
+        if self._fh is None or self._fh.tell() >= self.max_size:
+            self._open_next()
+
+    def _close_file(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        self._fh = self._writer = self._name = None
+
+    def close(self) -> None:
+        self._close_file()
+
+    def __enter__(self) -> "WarcWriterFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- records -----------------------------------------------------------------------
+    def _write(self, record) -> RecordInfo:
+        assert self._fh is not None and self._writer is not None and self._name
+        start = self._fh.tell()
+        self._writer.write_record(record)  # flushes the gzip member and the file
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+        end = self._fh.tell()
+        h = record.rec_headers
+        return RecordInfo(self._name, start, end - start, h.get_header("WARC-Record-ID"),
+                          h.get_header("WARC-Type"), h.get_header("WARC-Date"))
+
+    def write_exchange(self, *, url: str, method: str, request_headers, status: int,
+                       response_headers, body: bytes, response_url: str | None = None,
+                       reason: str | None = None, protocol: str | None = None,
+                       fetched_at: datetime | None = None, request_body: bytes = b"",
+                       revisit_of: tuple[str, str] | None = None,
+                       decoded_body: bool = False) -> Exchange:
+        """Write a request record and a response (or revisit) record for one exchange.
+
+        :param url: the URL requested (the request record's target; query string kept)
+        :param response_url: the URL the response came from, default `url`
+        :param request_headers: every request header, as pairs or a multi-value mapping
+        :param response_headers: every response header, likewise; order and repeats kept
+        :param body: the payload as received (Content-Encoding intact, chunking undone)
+        :param revisit_of: (target URI, WARC-Date) of the record already holding this
+            payload: a revisit record is written instead of the bytes
+        :param decoded_body: the body is already content-decoded (a browser rendered it):
+            Content-Encoding is kept as X-Archive-Orig-Content-Encoding
+        """
+        self._ensure_file()
+        protocol = protocol or "HTTP/1.1"
+        date = warc_date(fetched_at)
+        response_url = response_url or url
+        sha = hashlib.sha256(body).hexdigest()
+        writer = self._writer
+        assert writer is not None
+
+        parts = urlsplit(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path = quote(path, safe=_URL_SAFE)  # Scrapy URLs are already escaped: a no-op then
+        req_headers = normalize_headers(request_headers)
+        if not any(n.lower() == "host" for n, _ in req_headers):
+            req_headers.insert(0, ("Host", parts.netloc))
+        req_http = StatusAndHeaders(f"{method.upper()} {path} {protocol}", req_headers,
+                                    is_http_request=True)
+        req_id = StatusAndHeadersParser.make_warc_id()
+        resp_id = StatusAndHeadersParser.make_warc_id()
+
+        if reason is None:
+            try:
+                reason = HTTPStatus(status).phrase
+            except ValueError:
+                reason = ""
+        resp_http = StatusAndHeaders(
+            f"{status} {reason}".strip(),
+            _archive_headers(normalize_headers(response_headers), len(body), decoded_body),
+            protocol=protocol)
+
+        request = writer.create_warc_record(
+            url, "request", payload=io.BytesIO(request_body), length=len(request_body),
+            http_headers=req_http,
+            warc_headers_dict={"WARC-Type": "request", "WARC-Record-ID": req_id,
+                               "WARC-Date": date, "WARC-Concurrent-To": resp_id})
+        if revisit_of is None:
+            response = writer.create_warc_record(
+                response_url, "response", payload=io.BytesIO(body), length=len(body),
+                http_headers=resp_http,
+                warc_headers_dict={"WARC-Type": "response", "WARC-Record-ID": resp_id,
+                                   "WARC-Date": date, "WARC-Concurrent-To": req_id})
+        else:
+            response = writer.create_revisit_record(
+                response_url, sha256_to_warc_digest(sha), revisit_of[0], revisit_of[1],
+                http_headers=resp_http,
+                warc_headers_dict={"WARC-Type": "revisit", "WARC-Record-ID": resp_id,
+                                   "WARC-Date": date, "WARC-Concurrent-To": req_id})
+        req_info = self._write(request)
+        resp_info = self._write(response)
+        resp_info = replace(resp_info, payload_sha256=sha)
+        return Exchange(req_info, resp_info, sha, len(body))

@@ -1,0 +1,217 @@
+"""crawler.parse_batch: which captures get parsed, in worker processes, and what is stored.
+
+The stand-in parsers below are module-level functions so they pickle to the workers; each
+reads instructions from the archived body (b"RAISE", b"SLEEP", ...).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from archive.catalog import Catalog, archive_exchange
+from archive.warc_writer import WarcWriterFile
+from crawler.parse_batch import parse_archive
+from parsers import PARSER_VERSION
+from parsers.model import new_report
+
+
+def fake_parse(data: bytes, *, filename=None, url=None, capture_id=None, **kw) -> dict:
+    if data.startswith(b"RAISE"):
+        raise ValueError("this table defeats the parser")
+    if data.startswith(b"SLEEP"):
+        time.sleep(60)
+    if data.startswith(b"HANG"):  # stuck where SIGALRM cannot reach (as if in C code)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        time.sleep(60)
+    if data.startswith(b"KILL"):  # a crash in a C extension
+        os.kill(os.getpid(), signal.SIGKILL)
+    report = new_report(PARSER_VERSION)
+    values = json.loads(data)
+    report.update(agency=values.get("agency"), year=values.get("year"), title=filename)
+    report["applications"] = {"granted": {"total": values.get("granted")}}
+    report["source"].update(url=url, capture_id=capture_id, format="txt")
+    return report
+
+
+def fake_parse_v2(data: bytes, **kw) -> dict:
+    report = fake_parse(data, **kw)
+    if report["applications"]["granted"]["total"] is not None:
+        report["applications"]["granted"]["total"] += 1
+    return report
+
+
+def body(agency="某镇人民政府", year=2023, granted=3) -> bytes:
+    return json.dumps({"agency": agency, "year": year, "granted": granted}).encode()
+
+
+class Archive:
+    def __init__(self, data_dir):
+        self.dir = data_dir
+        self.cat = Catalog(data_dir / "archive.db")
+        self.run = self.cat.start_run(["demo"], {})
+        self.writer = WarcWriterFile(data_dir / "warc", self.run)
+
+    def add(self, url, data, status=200, document=True, final_url=None):
+        cid = archive_exchange(self.cat, self.writer, run_id=self.run, url=url, status=status,
+                               body=data, final_url=final_url)
+        if document:
+            self.cat.upsert_document("demo", final_url or url, None, "attachment", None,
+                                     self.run, cid)
+        return cid
+
+    def close(self):
+        self.writer.close()
+        self.cat.close()
+
+    def reports(self) -> dict[int, dict]:
+        conn = sqlite3.connect(self.dir / "archive.db")
+        conn.row_factory = sqlite3.Row
+        rows = {r["capture_id"]: dict(r) for r in conn.execute("SELECT * FROM reports")}
+        conn.close()
+        return rows
+
+
+@pytest.fixture
+def archive(data_dir):
+    a = Archive(data_dir)
+    yield a
+    a.close()
+
+
+def test_picks_document_responses_with_status_200(archive):
+    ok = archive.add("http://a.gov.cn/files/2023%E5%B9%B4%E6%8A%A5.txt", body())
+    moved = archive.add("http://a.gov.cn/old.txt", body(granted=5),
+                        final_url="http://a.gov.cn/new.txt")
+    missing = archive.add("http://a.gov.cn/gone.txt", b"not found", status=404)
+    revisit = archive.add("http://a.gov.cn/copy.txt", body())        # same payload as `ok`
+    listing = archive.add("http://a.gov.cn/list.html", b"<html>list</html>", document=False)
+    archive.writer.close()
+
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    reports = archive.reports()
+    assert set(reports) == {ok, moved}
+    assert missing not in reports and revisit not in reports and listing not in reports
+    assert reports[ok]["status"] == "ok" and reports[ok]["parser_version"] == PARSER_VERSION
+    assert reports[ok]["title"] == "2023年报.txt"  # the last path segment, unquoted
+    assert reports[ok]["document_id"] == archive.cat.get_document(
+        "http://a.gov.cn/files/2023%E5%B9%B4%E6%8A%A5.txt")["id"]
+    assert json.loads(reports[moved]["report_json"])["applications"]["granted"]["total"] == 5
+    assert (summary.selected, summary.parsed, summary.failed) == (2, 2, 0)
+    assert "parsed 2 of 2" in summary.describe()
+
+    again = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    assert again.selected == 0 and again.already_parsed == 2
+    assert "nothing to parse" in again.describe()
+
+
+def test_failure_is_stored_and_batch_goes_on(archive):
+    good = [archive.add(f"http://a.gov.cn/{i}.txt", body(granted=i)) for i in range(4)]
+    bad = archive.add("http://a.gov.cn/bad.txt", b"RAISE please")
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    reports = archive.reports()
+    assert all(reports[c]["status"] == "ok" for c in good)
+    assert reports[bad]["status"] == "failed"
+    assert reports[bad]["error"].startswith("ValueError: this table defeats the parser")
+    assert reports[bad]["parser_version"] == PARSER_VERSION
+    assert (summary.parsed, summary.failed) == (4, 1)
+    assert f"failed: capture {bad}: ValueError" in summary.describe()
+
+
+def test_unreadable_capture_is_a_failure(archive):
+    cid = archive.add("http://a.gov.cn/x.txt", body())
+    archive.writer.close()
+    for f in (archive.dir / "warc").iterdir():
+        f.unlink()
+    summary = parse_archive(archive.dir, workers=1, progress=False, parse_fn=fake_parse)
+    assert summary.failed == 1
+    assert archive.reports()[cid]["error"].startswith("ArchiveReadError")
+
+
+def test_reparse_all_lists_changed_values(archive):
+    a = archive.add("http://a.gov.cn/a.txt", body(granted=3))
+    b = archive.add("http://a.gov.cn/b.txt", body(granted=None))
+    archive.writer.close()
+    parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    summary = parse_archive(archive.dir, reparse_all=True, workers=2, progress=False,
+                            parse_fn=fake_parse_v2)
+    assert summary.selected == 2
+    assert [(c["capture_id"], c["path"], c["old"], c["new"]) for c in summary.changes] == [
+        (a, "applications.granted.total", 3, 4)]
+    assert f"capture {a} applications.granted.total: 3 -> 4" in summary.describe()
+    assert b not in {c["capture_id"] for c in summary.changes}
+
+
+def test_slow_parse_times_out_and_is_stored(archive):
+    quick = archive.add("http://a.gov.cn/quick.txt", body())
+    slow = archive.add("http://a.gov.cn/slow.txt", b"SLEEP")
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse,
+                            timeout=1)
+    reports = archive.reports()
+    assert reports[quick]["status"] == "ok"
+    assert reports[slow]["status"] == "failed"
+    assert reports[slow]["error"].startswith("timeout")
+    assert summary.failed == 1
+
+
+def test_crashed_or_hung_worker_fails_only_its_file(archive):
+    good = [archive.add(f"http://a.gov.cn/{i}.txt", body(granted=i)) for i in range(3)]
+    crash = archive.add("http://a.gov.cn/crash.txt", b"KILL")
+    hang = archive.add("http://a.gov.cn/hang.txt", b"HANG")
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse,
+                            timeout=1, hard_grace=1)
+    reports = archive.reports()
+    assert all(reports[c]["status"] == "ok" for c in good), {c: reports[c] for c in good}
+    for cid in (crash, hang):
+        assert reports[cid]["status"] == "failed"
+        assert "worker process died" in reports[cid]["error"]
+    assert (summary.parsed, summary.failed) == (3, 2)
+
+
+def test_progress_bar_on_stderr(archive, capsys):
+    archive.add("http://a.gov.cn/a.txt", body())
+    archive.writer.close()
+    parse_archive(archive.dir, workers=1, progress=True, parse_fn=fake_parse)
+    captured = capsys.readouterr()
+    assert "parse" in captured.err and "1/1" in captured.err
+    assert captured.out == ""
+
+
+def test_no_archive_yet(tmp_path):
+    summary = parse_archive(tmp_path, progress=False, parse_fn=fake_parse)
+    assert summary.selected == 0 and "nothing to parse" in summary.describe()
+
+
+@pytest.mark.parametrize("example", ["000_26e4c39d6db4dceb.txt", "real_pingtan_2020.html"])
+def test_with_the_real_parser(archive, examples_dir, example):
+    """The batch hands parsers.parse_bytes the archived bytes, file name and URL: what it
+    stores is what parse_bytes gives for the original file."""
+    from parsers import parse_bytes
+    from parsers.model import flatten
+
+    data = (examples_dir / example).read_bytes()
+    url = f"http://www.a.gov.cn/xxgk/ndbg/{example}"
+    cid = archive.add(url, data)
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False)
+    assert (summary.parsed, summary.failed) == (1, 0), summary.describe()
+    stored = archive.reports()[cid]
+    report = json.loads(stored["report_json"])
+    direct = parse_bytes(data, filename=example, url=url, capture_id=cid)
+    assert flatten(report) == flatten(direct)
+    assert report["source"]["capture_id"] == cid and report["source"]["url"] == url
+    expected = json.loads((examples_dir / example).with_suffix(".expected.json").read_text())
+    assert stored["year"] == expected["meta"]["year"]
+    assert stored["status"] in ("ok", "warnings")
+    conn = sqlite3.connect(archive.dir / "archive.db")
+    n_sections = conn.execute("SELECT count(*) FROM sections WHERE report_id = ? AND "
+                              "search_text != ''", (stored["id"],)).fetchone()[0]
+    conn.close()
+    assert n_sections >= 1

@@ -1,0 +1,199 @@
+"""archive.report_store: reports, their long tables, sections and parse_changes."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from archive.bigrams import to_bigrams
+from archive.catalog import Catalog
+from archive.report_store import diff_flat, store_failure, store_report
+
+
+def make_report(version="1.0", **overrides) -> dict:
+    report = {
+        "schema_version": 1,
+        "title": "某某镇人民政府2023年政府信息公开工作年度报告",
+        "agency": "某某镇人民政府",
+        "year": 2023,
+        "template": "2021",
+        "published_at": "2024-01-20",
+        "region": {"province": "江苏省", "city": "淮安市", "county": "某县", "township": "某某镇",
+                   "adcode": "320800"},
+        "sections": {"overview": "一、总体情况 本镇认真贯彻信息公开条例。", "active_disclosure": None,
+                     "applications": "", "review_litigation": None, "problems": "存在问题",
+                     "other": None},
+        "active_disclosure": [
+            {"item": "20.1", "category": "regulations", "measure": "issued", "value": 0,
+             "unit": None, "raw": "0"},
+            {"item": "20.8", "category": "fees", "measure": "fee_amount", "value": 552.91,
+             "unit": "万元", "raw": "552.91 万元"},
+        ],
+        "applications": {"new_received": {"natural_person": 3, "total": 3, "commercial": None},
+                         "granted": {"total": 2}},
+        "review_litigation": {"review": {"maintained": 1, "total": 1}},
+        "checks": [{"rule": "applications.row_total.new_received", "ok": True, "detail": "3 = 3"},
+                   {"rule": "review_litigation.total.review", "ok": False, "detail": "1 != 2"}],
+        "warnings": [],
+        "source": {"url": "http://a.gov.cn/2023.html", "sha256": "ab" * 32, "format": "html",
+                   "capture_id": 1},
+        "parser_version": version,
+    }
+    report.update(overrides)
+    return report
+
+
+@pytest.fixture
+def db(data_dir):
+    cat = Catalog(data_dir / "archive.db")
+    run = cat.start_run([], {})
+    for i in (1, 2):
+        cat.add_capture(run_id=run, url=f"http://a.gov.cn/{i}", status=200, headers=[],
+                        fetched_at="2026-01-01T00:00:00Z", payload_sha256=str(i) * 64,
+                        payload_size=1, record_type="response", warc_file="f", warc_offset=0,
+                        warc_length=1)
+    cat.close()
+    conn = sqlite3.connect(data_dir / "archive.db")  # store_report takes any connection
+    yield conn
+    conn.close()
+
+
+def count(conn, table, report_id):
+    return conn.execute(f"SELECT count(*) FROM {table} WHERE report_id = ?",
+                        (report_id,)).fetchone()[0]
+
+
+def test_store_report_writes_row_and_long_tables(db):
+    rid, changes = store_report(db, 1, None, make_report())
+    assert changes == []  # nothing to compare with yet
+    row = dict(zip([d[0] for d in db.execute("SELECT * FROM reports").description],
+                   db.execute("SELECT * FROM reports WHERE id = ?", (rid,)).fetchone()))
+    assert row["status"] == "ok"
+    assert row["checks_failed"] == 1
+    assert (row["agency"], row["year"], row["template"]) == ("某某镇人民政府", 2023, "2021")
+    assert (row["province"], row["county"], row["adcode"]) == ("江苏省", "某县", "320800")
+    assert (row["format"], row["sha256"], row["url"]) == ("html", "ab" * 32,
+                                                         "http://a.gov.cn/2023.html")
+    assert json.loads(row["warnings"]) == []
+    assert json.loads(row["report_json"])["title"].startswith("某某镇")
+
+    assert sorted(db.execute('SELECT row, "column", value FROM applications').fetchall()) == [
+        ("granted", "total", 2), ("new_received", "commercial", None),
+        ("new_received", "natural_person", 3), ("new_received", "total", 3)]
+    assert db.execute("SELECT item, category, measure, value, unit, raw FROM active_disclosure "
+                      "WHERE category = 'fees'").fetchone() == (
+        "20.8", "fees", "fee_amount", 552.91, "万元", "552.91 万元")
+    assert db.execute("SELECT review_group, measure, value FROM review_litigation "
+                      "ORDER BY measure").fetchall() == [("review", "maintained", 1),
+                                                         ("review", "total", 1)]
+    assert db.execute("SELECT rule, ok FROM checks ORDER BY rule").fetchall() == [
+        ("applications.row_total.new_received", 1), ("review_litigation.total.review", 0)]
+
+
+def test_sections_get_bigram_search_text(db):
+    rid, _ = store_report(db, 1, None, make_report())
+    rows = dict(db.execute("SELECT section, search_text FROM sections WHERE report_id = ?",
+                           (rid,)).fetchall())
+    assert set(rows) == {"overview", "problems"}  # empty and null sections are not stored
+    text = make_report()["sections"]["overview"]
+    assert rows["overview"] == to_bigrams(text)
+    assert "公开" in rows["overview"].split()
+
+
+@pytest.mark.parametrize("overrides,status", [
+    ({}, "ok"),
+    ({"warnings": ["年份冲突: 2022 / 2023"]}, "warnings"),
+    ({"applications": {}, "review_litigation": {}, "active_disclosure": [],
+      "warnings": ["no table found"]}, "empty"),
+])
+def test_status(db, overrides, status):
+    rid, _ = store_report(db, 1, None, make_report(**overrides))
+    assert db.execute("SELECT status FROM reports WHERE id = ?", (rid,)).fetchone()[0] == status
+
+
+def test_restore_same_version_replaces_row_and_long_rows(db):
+    rid, _ = store_report(db, 1, None, make_report())
+    second = make_report()
+    second["applications"]["granted"]["total"] = 5
+    rid2, changes = store_report(db, 1, None, second)
+    assert rid2 == rid  # the same (capture, version) keeps its id
+    assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
+    assert count(db, "applications", rid) == 4
+    assert count(db, "checks", rid) == 2
+    assert count(db, "sections", rid) == 2
+    assert [(c["path"], c["old"], c["new"]) for c in changes] == [
+        ("applications.granted.total", 2, 5)]
+
+
+def test_new_version_records_changed_added_removed(db):
+    old_id, _ = store_report(db, 1, None, make_report("1.0"))
+    new = make_report("1.1")
+    new["applications"]["granted"]["total"] = 4                      # changed
+    new["applications"]["new_received"]["commercial"] = 0             # null -> 0 is a change
+    del new["review_litigation"]["review"]["maintained"]             # removed
+    new["active_disclosure"].append({"item": "20.5", "category": "punishment",
+                                     "measure": "decisions", "value": 7, "unit": None,
+                                     "raw": "7"})                     # added
+    new["year"] = 2023.0                                              # same value: no change
+    new_id, changes = store_report(db, 1, None, new)
+    assert new_id != old_id
+    assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 2
+    got = {c["path"]: (c["old"], c["new"]) for c in changes}
+    assert got == {
+        "applications.granted.total": (2, 4),
+        "applications.new_received.commercial": (None, 0),
+        "review_litigation.review.maintained": (1, None),
+        "active_disclosure.20.5.punishment.decisions": (None, 7),
+    }
+    rows = db.execute("SELECT capture_id, report_id, previous_report_id, parser_version, "
+                      "previous_parser_version, path, old_value, new_value FROM parse_changes "
+                      "WHERE path = 'applications.granted.total'").fetchall()
+    assert rows == [(1, new_id, old_id, "1.1", "1.0", "applications.granted.total", "2", "4")]
+    # Another capture's reports are never compared with.
+    _, other = store_report(db, 2, None, make_report("1.1"))
+    assert other == []
+
+
+def test_store_failure_then_success_lists_added_values(db):
+    fid = store_failure(db, 1, None, "1.0", "ValueError: bad table")
+    row = db.execute("SELECT status, error, parser_version, checks_failed FROM reports "
+                     "WHERE id = ?", (fid,)).fetchone()
+    assert row == ("failed", "ValueError: bad table", "1.0", None)
+    assert count(db, "applications", fid) == 0
+    rid, changes = store_report(db, 1, None, make_report("1.0"))
+    assert rid == fid  # same (capture, version): replaced
+    paths = {c["path"] for c in changes}
+    assert {"year", "agency", "applications.granted.total"} <= paths
+    assert db.execute("SELECT status FROM reports WHERE id = ?", (rid,)).fetchone()[0] == "ok"
+
+
+def test_failure_after_success_records_removed_values_and_clears_long_rows(db):
+    rid, _ = store_report(db, 1, None, make_report("1.0"))
+    fid = store_failure(db, 1, None, "1.0", "TimeoutError")
+    assert fid == rid
+    for table in ("applications", "active_disclosure", "review_litigation", "checks", "sections"):
+        assert count(db, table, rid) == 0, table
+    changes = db.execute("SELECT path, new_value FROM parse_changes").fetchall()
+    assert ("applications.granted.total", None) in changes
+
+
+def test_report_without_version_is_refused(db):
+    report = make_report()
+    del report["parser_version"]
+    with pytest.raises(ValueError):
+        store_report(db, 1, None, report)
+
+
+def test_document_id_is_kept(db):
+    db.execute("INSERT INTO documents (id, url, kind) VALUES (7, 'http://a.gov.cn/1', 'page')")
+    rid, _ = store_report(db, 1, 7, make_report())
+    assert db.execute("SELECT document_id FROM reports WHERE id = ?", (rid,)).fetchone() == (7,)
+
+
+def test_diff_flat():
+    assert diff_flat({"a": 1, "b": None, "c": "2021"}, {"a": 1.0, "b": 0, "c": 2021}) == [
+        ("b", None, 0), ("c", "2021", 2021)]
+    assert diff_flat({}, {}) == []
+    assert diff_flat({"x": 1}, {"x": 1}) == []
+    assert diff_flat({"gone": None}, {"new": None}) == []  # a blank is not a value
