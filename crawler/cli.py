@@ -53,11 +53,18 @@ def crawl(data_dir: Path, portals_file: Path, portal_names: tuple[str, ...], ren
     Example: nianbao crawl --portal demo-county
     """
     from crawler.crawl import run_crawl
+    from crawler.portals import PortalsError
 
-    stats = run_crawl(data_dir, portals_file, list(portal_names), render=render)
+    try:
+        stats = run_crawl(data_dir, portals_file, list(portal_names), render=render)
+    except PortalsError as exc:
+        click.echo(f"nianbao crawl: {exc}", err=True)
+        sys.exit(2)
     click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
     if not no_parse:
         _parse(data_dir, reparse_all=False, workers=None)
+    if stats.get("status") not in (None, "finished"):
+        sys.exit(1)
 
 
 @cli.command()

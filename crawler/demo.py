@@ -1,0 +1,78 @@
+"""`nianbao demo`: the whole job on the bundled demo portals, on this machine only.
+
+Starts the portal farm (tests/farm/server.py, loaded by path from this checkout: `tests` is
+not an installed package, and the farm is standard-library only) on a free 127.0.0.1 port,
+crawls the registry's demo portals (`real: false`) with `{farm}` filled in, parses what was
+archived, stops the farm and serves Datasette. Nothing is installed here.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+FARM_SERVER = REPO / "tests" / "farm" / "server.py"
+PORTALS_FILE = REPO / "portals.yml"
+
+
+def load_farm() -> ModuleType:
+    """The farm server module, imported from its file (raises FileNotFoundError if absent)."""
+    if not FARM_SERVER.is_file():
+        raise FileNotFoundError(f"{FARM_SERVER} not found: `nianbao demo` needs a source "
+                                f"checkout (the demo portals live in tests/farm/)")
+    spec = importlib.util.spec_from_file_location("nianbao_farm_server", FARM_SERVER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_portal_names(farm_url: str) -> list[str]:
+    from crawler.portals import load_portals
+
+    return [p.name for p in load_portals(PORTALS_FILE, farm_url) if not p.real]
+
+
+def run_demo(data_dir: Path | str, port: int = 8001, serve: bool = True) -> int:
+    """Farm, crawl, parse, serve. Returns the process exit code."""
+    from crawler.crawl import run_crawl
+
+    data_dir = Path(data_dir)
+    try:
+        farm = load_farm()
+    except FileNotFoundError as e:
+        print(f"nianbao demo: {e}", file=sys.stderr)
+        return 2
+    chromium = os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium")
+    render = "auto"
+    if not (Path(chromium).exists() or shutil.which(chromium)):
+        print(f"nianbao demo: no Chromium at {chromium} (run `make setup`): the list built by "
+              f"JavaScript will not be rendered", file=sys.stderr)
+        render = "never"
+
+    base, stop = farm.start_farm(0)
+    print(f"demo portals served at {base}/", flush=True)
+    try:
+        names = demo_portal_names(base)
+        stats = run_crawl(data_dir, PORTALS_FILE, names, render=render, farm_url=base)
+    finally:
+        stop()
+    print(json.dumps(stats, ensure_ascii=False, indent=1), flush=True)
+    if stats["status"] != "finished":
+        print(f"nianbao demo: the crawl ended {stats['status']}; see {stats['log_file']}",
+              file=sys.stderr)
+        return 1
+
+    from crawler.parse_batch import parse_archive
+
+    summary = parse_archive(data_dir, reparse_all=False, workers=None, progress=True)
+    print(summary.describe(), flush=True)
+    if not serve:
+        return 0
+    from crawler.serve import serve_datasette
+
+    return serve_datasette(data_dir, host="127.0.0.1", port=port)

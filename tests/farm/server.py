@@ -1,0 +1,214 @@
+"""The portal farm: fixture government portals served on 127.0.0.1 for tests and `nianbao demo`.
+
+Standard library only (a `ThreadingHTTPServer` in a thread), so `nianbao demo` can load this
+file by path from an installed checkout. Static files come from `sites/` beside this file;
+`sites/farm.json` (written by build_sites.py) adds the behaviours real portals have:
+
+- `files`: URL path -> file under the repository (the real example page and PDF, kept once)
+- `redirects`: 301 to another path; `flaky`: 503 (Retry-After: 1) on the first request, then 200
+- `slow`: seconds to wait before answering; `oversized`: a body of N bytes declared and streamed
+- `trap`: a folder whose `index_<n>.html` exists for every n (endless pagination)
+- `charset`: site -> charset sent in Content-Type for its HTML (others rely on <meta>)
+- `robots_disallow`: paths /robots.txt forbids
+
+Attachments (.pdf .doc .docx .wps .xls .xlsx .zip) are sent as application/octet-stream, as
+many portals do. GET /_farm/requests returns the request log as JSON (tests use it to prove
+a path was never fetched).
+
+    start_farm(port=0) -> (base_url, stop)
+    python -m tests.farm.server --port 8080      # or: python tests/farm/server.py
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+SITES = HERE / "sites"
+REPO = HERE.parents[1]
+ATTACHMENT_EXTS = {".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".zip", ".rar"}
+TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".css": "text/css",
+         ".js": "application/javascript", ".json": "application/json", ".txt": "text/plain",
+         ".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif"}
+
+
+def load_config() -> dict:
+    return json.loads((SITES / "farm.json").read_text("utf-8"))
+
+
+def trap_page(n: int) -> bytes:
+    nxt = f"index_{n + 1}.html"
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8" /><title>往年年报 第{n + 1}页_陷阱县人民政府</title></head>
+<body><div class="nav"><a href="/trap/">首页</a> &gt; <span>往年年报</span></div>
+<ul class="list"><li>第{n + 1}页：本页暂无信息</li></ul>
+<div class="page"><script>createPageHTML(100000, {n}, "index", "html");</script>
+<a href="{nxt}">下一页</a></div></body></html>
+""".encode("utf-8")
+
+
+class FarmServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, config: dict):
+        super().__init__(address, FarmHandler)
+        self.config = config
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.flaky_seen: set[str] = set()
+
+
+class FarmHandler(BaseHTTPRequestHandler):
+    server: FarmServer
+    protocol_version = "HTTP/1.1"
+    server_version = "FarmHTTP/1.0"
+
+    def log_message(self, format, *args) -> None:  # quiet: the request log is kept in memory
+        pass
+
+    def do_HEAD(self) -> None:
+        self.handle_request(head=True)
+
+    def do_GET(self) -> None:
+        self.handle_request(head=False)
+
+    # --------------------------------------------------------------------------------------
+    def handle_request(self, head: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        cfg = self.server.config
+        with self.server.lock:
+            if path != "/_farm/requests":
+                self.server.requests.append({"method": self.command, "path": self.path,
+                                             "user_agent": self.headers.get("User-Agent"),
+                                             "referer": self.headers.get("Referer")})
+        if path == "/_farm/requests":
+            with self.server.lock:
+                body = json.dumps(self.server.requests).encode()
+            return self.send_body(200, body, "application/json", head)
+        if path == "/robots.txt":
+            lines = ["User-agent: *"] + [f"Disallow: {p}" for p in cfg["robots_disallow"]]
+            return self.send_body(200, ("\n".join(lines) + "\n").encode(), "text/plain", head)
+        if path in cfg["slow"]:
+            time.sleep(float(cfg["slow"][path]))
+        if path in cfg["redirects"]:
+            return self.send_body(301, b"", "text/html", head,
+                                  extra=[("Location", cfg["redirects"][path])])
+        if path in cfg["flaky"]:
+            with self.server.lock:
+                first = path not in self.server.flaky_seen
+                self.server.flaky_seen.add(path)
+            if first:
+                return self.send_body(503, b"<html><body>Service Unavailable</body></html>",
+                                      "text/html", head, extra=[("Retry-After", "1")])
+        if path in cfg["oversized"]:
+            return self.send_oversized(int(cfg["oversized"][path]), head)
+        if path.startswith(cfg["trap"]):
+            m = re.fullmatch(re.escape(cfg["trap"]) + r"(?:index(?:_(\d+))?\.html)?", path)
+            if m:
+                return self.send_body(200, trap_page(int(m.group(1) or 0)),
+                                      "text/html; charset=utf-8", head)
+            return self.send_not_found(head)
+        file = self.resolve(path)
+        if file is None:
+            return self.send_not_found(head)
+        return self.send_body(200, file.read_bytes(), self.content_type(path, file), head)
+
+    def resolve(self, path: str) -> Path | None:
+        cfg = self.server.config
+        if path in cfg["files"]:
+            return REPO / cfg["files"][path]
+        candidate = (SITES / path.lstrip("/")).resolve()
+        if SITES.resolve() not in candidate.parents and candidate != SITES.resolve():
+            return None
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        if not candidate.is_file() or candidate.name == "farm.json":
+            return None
+        return candidate
+
+    def content_type(self, path: str, file: Path) -> str:
+        ext = file.suffix.lower()
+        if ext in ATTACHMENT_EXTS:
+            return "application/octet-stream"
+        ctype = TYPES.get(ext, "application/octet-stream")
+        if ctype == "text/html":
+            site = path.strip("/").split("/", 1)[0]
+            charset = self.server.config["charset"].get(site)
+            if charset:
+                ctype += f"; charset={charset}"
+        return ctype
+
+    def send_body(self, status: int, body: bytes, ctype: str, head: bool,
+                  extra: list[tuple[str, str]] = ()) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def send_not_found(self, head: bool) -> None:
+        self.send_body(404, "<html><body><h1>404 页面不存在</h1></body></html>".encode("utf-8"),
+                       "text/html; charset=utf-8", head)
+
+    def send_oversized(self, size: int, head: bool) -> None:
+        """Declare `size` bytes and stream zeros until done or the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if head:
+            return
+        chunk = b"\0" * 65536
+        sent = 0
+        try:
+            while sent < size:
+                n = min(len(chunk), size - sent)
+                self.wfile.write(chunk[:n])
+                sent += n
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+
+def start_farm(port: int = 0, host: str = "127.0.0.1") -> tuple[str, callable]:
+    """Serve the farm in a background thread; return (base URL without trailing slash, stop)."""
+    server = FarmServer((host, port), load_config())
+    thread = threading.Thread(target=server.serve_forever, name="portal-farm", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    base = f"http://{host}:{server.server_address[1]}"
+    stop.server = server  # for tests that want the request log in-process
+    return base, stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the nianbao portal farm on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    args = parser.parse_args()
+    base, stop = start_farm(args.port)
+    print(f"portal farm at {base}/  (county: {base}/county/zfxxgknb/  gbk: {base}/gbk/  "
+          f"js: {base}/jslist/xxgk/ndbg/  trap: {base}/trap/zfxxgknb/)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stop()
+
+
+if __name__ == "__main__":
+    main()

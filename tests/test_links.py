@@ -1,0 +1,119 @@
+"""Link extraction: TRS createPageHTML pagination, pager anchors, report and attachment links."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from parsel import Selector
+
+from spiders.links import (Link, attachment_ext, classify, extract_links, looks_like_list,
+                           pagination_urls, parse_create_page_html, trs_page_urls)
+
+FARM_SITES = __import__("pathlib").Path(__file__).resolve().parent / "farm" / "sites"
+
+
+@pytest.mark.parametrize("script, expected", [
+    ('createPageHTML(2, 0, "index", "html");', [(2, 0, "index", "html")]),
+    ("createPageHTML(7,3,'index','shtml');", [(7, 3, "index", "shtml")]),
+    # the 6-argument form: element id first, record count last
+    ("createPageHTML('page_div',10,1,'index','html',150);", [(10, 1, "index", "html")]),
+    # variables assigned in the same script
+    ('var countPage = 5; var currentPage = 0;\ncreatePageHTML(countPage, currentPage, "index", "htm");',
+     [(5, 0, "index", "htm")]),
+    # the function's own definition is not a call
+    ("function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){ return; }", []),
+    # an expression we cannot evaluate is skipped, not guessed
+    ('createPageHTML(Math.ceil(n/20), 0, "index", "html");', []),
+])
+def test_parse_create_page_html(script, expected):
+    assert parse_create_page_html(script) == expected
+
+
+def test_trs_page_urls_names_pages_like_trs():
+    urls = trs_page_urls("http://x.gov.cn/zwgk/zfxxgknb/index_1.html", 3, 1, "index", "html", limit=50)
+    assert urls == ["http://x.gov.cn/zwgk/zfxxgknb/index_2.html",
+                    "http://x.gov.cn/zwgk/zfxxgknb/index.html"]
+
+
+def test_trs_page_urls_capped_after_the_current_page():
+    urls = trs_page_urls("http://x.gov.cn/a/index_40.html", 100000, 40, "index", "html", limit=3)
+    assert urls == ["http://x.gov.cn/a/index_41.html", "http://x.gov.cn/a/index_42.html",
+                    "http://x.gov.cn/a/index_43.html"]
+
+
+def test_pagination_of_the_farm_county_list():
+    """The page links are not in the HTML: they are computed from the script."""
+    html = (FARM_SITES / "county" / "zfxxgknb" / "index.html").read_text("utf-8")
+    assert "index_1.html" not in html.split("<script")[0]
+    assert pagination_urls(Selector(text=html), "http://h/county/zfxxgknb/") == [
+        "http://h/county/zfxxgknb/index_1.html"]
+    html = (FARM_SITES / "county" / "zfxxgknb" / "index_1.html").read_text("utf-8")
+    assert pagination_urls(Selector(text=html), "http://h/county/zfxxgknb/index_1.html") == [
+        "http://h/county/zfxxgknb/index.html"]
+
+
+def test_pagination_from_pager_anchors():
+    html = ('<div class="pages"><a href="index.html">首页</a><span>1</span>'
+            '<a href="list_2.html">2</a><a href="list_3.html">3</a>'
+            '<a href="list_2.html">下一页</a><a href="list_9.html">尾页</a>'
+            '<a href="/news/">新闻</a></div>')
+    urls = pagination_urls(Selector(text=html), "http://h/col/list_1.html")
+    assert urls == ["http://h/col/list_2.html", "http://h/col/list_3.html", "http://h/col/list_9.html"]
+
+
+def test_pagination_excludes_the_page_itself():
+    html = '<script>createPageHTML(2, 0, "index", "html");</script>'
+    assert pagination_urls(Selector(text=html), "http://h/c/index.html") == ["http://h/c/index_1.html"]
+
+
+def test_extract_links_prefers_full_title_and_skips_javascript():
+    html = ('<a href="./202203/t1.html#top" title="友谊县新镇乡人民政府2021年政府信息公开工作年度报告">'
+            '友谊县新镇乡人民政府2021年政府...</a>'
+            '<a href="javascript:void(0)">打印</a><a href="mailto:x@y">邮件</a>')
+    links = extract_links(Selector(text=html), "http://h/col/index.html")
+    assert links == [Link("http://h/col/202203/t1.html",
+                          "友谊县新镇乡人民政府2021年政府信息公开工作年度报告")]
+
+
+@pytest.mark.parametrize("url, text, ext", [
+    ("http://h/a/P0202501.pdf", "", "pdf"),
+    ("http://h/a/REPORT.DOCX", "", "docx"),
+    ("http://h/module/download/downfile.jsp?classid=0&filename=2021nb.wps", "", "wps"),
+    ("http://h/download?id=12", "2021年年度报告.xls", "xls"),
+    ("http://h/a/t2022_1.html", "2021年年度报告", None),
+    ("http://h/a/report.pdf.html", "", None),
+])
+def test_attachment_ext(url, text, ext):
+    assert attachment_ext(url, text) == ext
+
+
+@pytest.mark.parametrize("url, is_list", [
+    ("http://h/zwgk/zfxxgknb/", True),
+    ("http://h/zwgk/zfxxgknb/index.html", True),
+    ("http://h/zwgk/zfxxgknb/index_3.shtml", True),
+    ("http://h/col/col1234/index.html", True),
+    ("http://h/zwgk/zfxxgknb/202203/t20220315_123456.html", False),
+    ("http://h/art/2022/3/15/art_1_2.html", False),
+])
+def test_looks_like_list(url, is_list):
+    assert looks_like_list(url) is is_list
+
+
+@pytest.mark.parametrize("url, text, kind", [
+    ("http://h/c/202203/t20220315_1.html", "新镇乡2021年政府信息公开工作年度报告", "page"),
+    ("http://h/c/202203/t20220315_1.html", "2021年度信息公开年报", "page"),
+    ("http://h/c/202203/t20220315_1.html", "政府信息公开工作报告（2020年）", "page"),
+    ("http://h/zwgk/zfxxgknb/", "政府信息公开年报", "list"),
+    ("http://h/c/P02022.pdf", "2021年政府信息公开工作年度报告.pdf", "attachment"),
+    ("http://h/c/t2022_2.html", "关于开展安全生产大检查的通知", None),
+    ("http://h/zwgk/zfxxgkzn/", "政府信息公开指南", None),
+    ("http://h/c/P02022.pdf", "附件1", None),
+])
+def test_classify(url, text, kind):
+    assert classify(Link(url, text)) == kind
+
+
+def test_classify_with_portal_pattern():
+    pattern = re.compile(r"/xxgkml/\d+/\d+\.html$")
+    assert classify(Link("http://h/xxgkml/2022/123.html", "新镇乡"), pattern) == "page"
+    assert classify(Link("http://h/other/2022/123.html", "新镇乡"), pattern) is None
