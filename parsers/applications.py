@@ -27,7 +27,7 @@ def is_applications_table(table: Table) -> bool:
     seen = set()
     for row in table.rows:
         for cell in row:
-            if cell and len(cell) < 80:
+            if cell and len(cell) < 80 and not looks_numeric(cell):
                 key = match_application_row(cell)
                 if key:
                     seen.add(key)

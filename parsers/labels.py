@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 
 from parsers.normalize import norm, strip_numbering
 
@@ -100,6 +101,7 @@ _ROW_RULES: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@lru_cache(maxsize=8192)
 def match_application_row(label: str) -> str | None:
     """Map one printed row label (a single cell's text) to a row key, or None.
 
@@ -113,8 +115,10 @@ def match_application_row(label: str) -> str | None:
             return key
     if text in ("其他", "其它"):
         return "other_other"
-    return _fuzzy(text, {k: strip_numbering(v.split()[-1]) for k, v in ROW_LABELS.items()})
+    return _fuzzy(text, _ROW_CHOICES)
 
+
+_ROW_CHOICES = {k: strip_numbering(v.split()[-1]) for k, v in ROW_LABELS.items()}
 
 _COLUMN_RULES: list[tuple[tuple[str, ...], str]] = [
     (("自然人",), "natural_person"),
@@ -126,6 +130,7 @@ _COLUMN_RULES: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def match_applicant_column(label: str) -> str | None:
     """Map a header cell of table 三 to a column key. 其他 must be the whole cell: the
     spanning header 法人或其他组织 also contains it."""
@@ -158,6 +163,7 @@ _CATEGORY_RULES: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def match_category(label: str) -> str | None:
     """Map the first cell of a table 二 row to a category key."""
     text = strip_numbering(label)
@@ -193,6 +199,7 @@ _MEASURE_RULES: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def match_measure(label: str) -> str | None:
     """Map a table 二 column header to a measure key."""
     text = strip_numbering(label)
@@ -205,6 +212,7 @@ def match_measure(label: str) -> str | None:
 _ITEM_RE = re.compile(r"第二十[六条]*条?第?[(（]?([一二三四五六七八九十]{1,2})[)）]?项")
 
 
+@lru_cache(maxsize=4096)
 def match_item_heading(label: str) -> str | None:
     """'第二十条第（六）项' -> '20.6'; also the misprint 第二十六条第（六）项 -> '20.6'."""
     from parsers.normalize import cn_numeral_value
@@ -261,7 +269,7 @@ def match_review_measure(label: str) -> str | None:
 
 def _fuzzy(text: str, choices: dict[str, str], cutoff: float = 0.75) -> str | None:
     """Closest canonical label for a typo the keyword rules missed."""
-    if len(text) < 4:
+    if len(text) < 4 or not re.search(r"[\u4e00-\u9fff]{3}", text):
         return None
     best, best_ratio = None, cutoff
     for key, canonical in choices.items():

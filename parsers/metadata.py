@@ -34,9 +34,7 @@ def find_title(doc: Document) -> str | None:
     paragraphs = [b for b in doc.blocks[:40] if isinstance(b, Paragraph)][:15]
     for i, p in enumerate(paragraphs):
         text = clean_text(p.text)
-        if len(text) > 80 or not any(w in text for w in _REPORT_WORDS):
-            continue
-        if "政府信息公开" not in norm(text) and "政务公开" not in norm(text) and "信息公开" not in norm(text):
+        if not _title_like(text):
             continue
         if i > 0:
             prev = clean_text(paragraphs[i - 1].text)
@@ -47,10 +45,18 @@ def find_title(doc: Document) -> str | None:
         return text
     if doc.title:
         for part in re.split(r"\s*[_|｜]\s*|\s+-\s+", doc.title):
-            if any(w in part for w in _REPORT_WORDS):
+            if _title_like(clean_text(part)):
                 return clean_text(part)
         return clean_text(doc.title)
     return None
+
+
+def _title_like(text: str) -> bool:
+    """A report title names its year or says 年度报告 (a column called 政府信息公开年报 is
+    not a title), is about information disclosure, and is short."""
+    t = norm(text)
+    return (len(t) <= 80 and any(w in t for w in _REPORT_WORDS) and "公开" in t
+            and (bool(_TITLE_YEAR.search(t)) or "年度报告" in t))
 
 
 def agency_from_title(title: str | None) -> str | None:
@@ -83,7 +89,7 @@ def agency_from_text(doc: Document) -> str | None:
             return m.group(1)
     for text in reversed(paragraphs[-6:]):
         t = norm(text)
-        if _looks_like_agency(t) and not re.search(r"[。，,；;]", t):
+        if _looks_like_agency(t) and re.fullmatch(r"[\u4e00-\u9fff()]+", t):
             return t
     return None
 

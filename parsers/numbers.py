@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _BLANKS = {"", "-", "--", "---", "/", "\\", "—", "——", "－", "–", "…", "……", "*", "×", "x", "X",
            "空", "null", "none", "n/a"}
@@ -37,8 +38,9 @@ def _plain(raw: str) -> str:
     return text
 
 
+@lru_cache(maxsize=16384)
 def parse_cell(raw: str | None) -> Cell:
-    """Parse a cell's text. Never raises."""
+    """Parse a cell's text. Never raises. Cached: tables repeat the same few cells."""
     raw = raw or ""
     text = _plain(raw)
     if text.lower() in _BLANKS or re.fullmatch(r"[-/\\.。]+", text or "-"):

@@ -49,20 +49,49 @@ def _level(code: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _pattern() -> re.Pattern:
-    names = sorted(_index(), key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, names)))
+def _lengths() -> tuple[int, ...]:
+    return tuple(sorted({len(n) for n in _index()}, reverse=True))
+
+
+def _scan(text: str):
+    """(start, name) of every division name in `text`, longest first at each end position,
+    names not overlapping. A dictionary lookup per position and length: a regex of the
+    6,000 names is ten times slower on a report's opening."""
+    index, lengths = _index(), _lengths()
+    out, i = [], 0
+    while i < len(text):
+        for n in lengths:
+            if text[i:i + n] in index:
+                out.append((i, text[i:i + n]))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _full_names() -> frozenset[str]:
+    return frozenset(DIVISION_DATA.values())
+
+
+def _full_mentions(text: str) -> list[str]:
+    """Full names only, found from their last character (省, 市, 县, 区, …): in running
+    text that is a few hundred lookups instead of one per character."""
+    full, lengths = _full_names(), _lengths()
+    found = []
+    for j, ch in enumerate(text):
+        if ch in "省市县区旗盟州":
+            for n in lengths:
+                if j + 1 >= n and text[j + 1 - n:j + 1] in full:
+                    found.append(text[j + 1 - n:j + 1])
+                    break
+    return found
 
 
 def _mentions(text: str, full_only: bool) -> list[str]:
-    found = []
-    for m in _pattern().finditer(text or ""):
-        name = m.group(0)
-        codes = _index()[name]
-        if full_only and name not in DIVISION_DATA.values():
-            continue
-        found.extend(codes)
-    return found
+    names = _full_mentions(text or "") if full_only else [n for _, n in _scan(text or "")]
+    return [code for name in names for code in _index()[name]]
 
 
 def find_region(agency: str | None, title: str | None, text: str) -> dict:
@@ -104,8 +133,7 @@ def find_region(agency: str | None, title: str | None, text: str) -> dict:
 
 def _strip_known(township: str) -> str:
     """'友谊县新镇乡' -> '新镇乡': drop a county or city name in front of the township."""
-    for m in _pattern().finditer(township):
-        name = m.group(0)
+    for _, name in _scan(township):
         if township.startswith(name) and len(township) > len(name) + 1 and name in DIVISION_DATA.values():
             return township[len(name):]
     return township

@@ -191,3 +191,18 @@ def test_unparseable_inputs_say_why(data, fmt, words):
     assert report["source"]["format"] == fmt
     assert report["applications"] == {} and report["warnings"]
     assert any(words.lower() in w.lower() for w in report["warnings"]), report["warnings"]
+
+
+def test_page_that_only_links_its_pdf():
+    page = """<html><head><meta charset="utf-8"><title>政府信息公开年报_某市人民政府</title></head><body>
+<div class="nav">首页 &gt; 政府信息公开年报</div>
+<div class="info">发布时间：2025-01-20 来源：某市人民政府</div>
+<div class="content"><p>某市人民政府2024年政府信息公开工作年度报告</p>
+<p>现将某市人民政府2024年政府信息公开工作年度报告予以公布，全文详见附件。</p>
+<p><a href="P020250120.pdf">附件：某市人民政府2024年政府信息公开工作年度报告.pdf</a></p></div>
+</body></html>""".encode()
+    report = parse_bytes(page, filename="t20250120.html")
+    assert report["title"] == "某市人民政府2024年政府信息公开工作年度报告"
+    assert report["agency"] == "某市人民政府" and report["year"] == 2024
+    assert report["published_at"] == "2025-01-20"
+    assert any("attachment" in w for w in report["warnings"])
