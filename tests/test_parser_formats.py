@@ -1,0 +1,63 @@
+"""The same report, rendered as a portal's HTML page, as DOCX (python-docx, real merged
+cells), and as PDF and DOC (LibreOffice from that DOCX), parses to the same flat values:
+exactly the example's. Label typos the real report had (本年度止件数) are rendered too.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "farm"))
+from render_docx import render_docx, render_formats  # noqa: E402
+from report_layout import layout_tables, narrative_from_text, render_html  # noqa: E402
+
+from parsers import parse_bytes  # noqa: E402
+from parsers.model import flatten  # noqa: E402
+
+CASES = sorted(p.name[: -len(".txt")] for p in (HERE / "examples").glob("*.txt"))
+FORMATS = ["html", "html-word-pasted", "docx", "doc", "pdf"]
+TABLE_PREFIXES = ("applications.", "review_litigation.", "active_disclosure.")
+TYPOS = {"000_26e4c39d6db4dceb": {"本年废止件数": "本年度止件数"},
+         "004_1583c84d3300f656": {"社会公益组织": "社会组织"}}
+
+
+def _render(name: str, cache: Path) -> tuple[dict, dict[str, bytes]]:
+    expected = json.loads((HERE / "examples" / f"{name}.expected.json").read_text("utf-8"))
+    tables = layout_tables(expected["values"], expected["meta"]["template"],
+                           labels=TYPOS.get(name))
+    title, body = narrative_from_text((HERE / "examples" / f"{name}.txt").read_text("utf-8"))
+    files = render_formats(render_docx(title=title, body=body, tables=tables), cache_dir=cache)
+    for variant, pasted in (("html", False), ("html-word-pasted", True)):
+        files[variant] = render_html(title=title, body=body, tables=tables, site_name="示范县人民政府",
+                                     column_name="政府信息公开年报", column_href="./",
+                                     pub_date="2022-01-20", word_pasted=pasted).encode("utf-8")
+    return expected, files
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    cache = tmp_path_factory.getbasetemp() / "formats"
+    return {name: _render(name, cache) for name in CASES}
+
+
+def test_cases_exist():
+    assert len(CASES) >= 3
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", CASES)
+def test_same_values_in_every_format(rendered, name, fmt):
+    expected, files = rendered[name]
+    report = parse_bytes(files[fmt], filename=f"report.{fmt.split('-')[0]}")
+    assert report["source"]["format"] == fmt.split("-")[0]
+    flat = {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+    assert flat == expected["values"]
+    assert report["year"] == expected["meta"]["year"]
+    assert report["template"] == expected["meta"]["template"]
+    assert expected["meta"]["agency_contains"] in (report["agency"] or "")
+    assert report["sections"]["overview"], "section 一 text lost"
