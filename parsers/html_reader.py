@@ -29,6 +29,10 @@ _SKIP = {"script", "style", "noscript", "head", "title", "meta", "link", "iframe
          "embed", "svg", "button", "select", "option", "textarea", "input", "template"}
 _REPORT_TABLE_WORDS = ("信息内容", "申请人情况", "自然人", "行政复议", "本年新收", "第二十条", "予以公开")
 _MAX_SPAN = 200
+# The national tables have under a hundred rows; a far longer table is something else (a
+# list of documents, a data dump) and is cut, so a 50 MB page cannot stall the builder.
+MAX_TABLE_ROWS = 1000
+MAX_MAIN_TEXT_CHARS = 3_000_000
 _DATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time",
               "dc.date", "dcterms.created", "created", "releasedate")
 _DATE_TEXT = re.compile(r"(?:发布|发文|公开|成文|印发)(?:时间|日期)\s*[:：]?\s*"
@@ -36,6 +40,7 @@ _DATE_TEXT = re.compile(r"(?:发布|发文|公开|成文|印发)(?:时间|日期
 
 
 def read_html(data: bytes) -> Document:
+    data = unwrap_mht(data)
     text, _, warnings = decode_bytes(data, declared_charset(data))
     doc = Document(format="html", warnings=warnings)
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)  # lxml refuses a str with an encoding declaration
@@ -51,11 +56,34 @@ def read_html(data: bytes) -> Document:
     doc.published_at = _meta_date(tree)
     tables = [t for t in tree.iter("table") if _is_leaf(t) and _is_report_table(t)]
     if tables:
-        root = _content_root(tables)
-        _walk(root, doc, [])
+        _walk(_content_root(tables), doc, [])
+    elif len(text) > MAX_MAIN_TEXT_CHARS:
+        # trafilatura needs minutes on a page this size; the body as it is will do.
+        doc.warnings.append(f"a page of {len(text):,} characters: main-text extraction skipped")
+        _walk(tree.find("body") if tree.find("body") is not None else tree, doc, [])
     else:
         _main_text(text, doc)
     return doc
+
+
+def unwrap_mht(data: bytes) -> bytes:
+    """Word's "single file web page" (MHT, often served as .doc): the text/html part's
+    bytes, transfer encoding undone; other bytes unchanged."""
+    head = data[:2048].lower()
+    if b"mime-version" not in head or b"multipart/" not in head:
+        return data
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(data, policy=policy.compat32)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+            if charset and not declared_charset(payload):
+                payload = f'<meta charset="{charset}">'.encode("ascii") + payload
+            return payload
+    return data
 
 
 def _is_leaf(table) -> bool:
@@ -89,7 +117,7 @@ def _walk(el, doc: Document, buf: list[str]) -> None:
     tag = tag.lower().split(":")[-1]
     if tag == "table" and _is_leaf(el):
         _flush(buf, doc)
-        table = grid(el)
+        table = grid(el, doc.warnings)
         if table.rows:
             doc.blocks.append(table)
         _tail(el, buf)
@@ -129,9 +157,13 @@ def cell_text(cell) -> str:
     return clean_text("".join(t for t in cell.itertext() if t))
 
 
-def grid(table) -> Table:
+def grid(table, warnings: list[str] | None = None) -> Table:
     """Expand rowspan/colspan into a rectangular grid with origins."""
     rows = [tr for tr in table.iter("tr") if _own_row(tr, table)]
+    if len(rows) > MAX_TABLE_ROWS:
+        if warnings is not None:
+            warnings.append(f"a table of {len(rows)} rows was cut to its first {MAX_TABLE_ROWS}")
+        rows = rows[:MAX_TABLE_ROWS]
     cells: dict[tuple[int, int], tuple[str, tuple[int, int]]] = {}
     for r, tr in enumerate(rows):
         c = 0

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from parsers.document import Document, Paragraph
 from parsers.labels import MEASURE_TEMPLATE
-from parsers.normalize import clean_text, norm
+from parsers.normalize import clean_text, cn_numeral_value, norm
 
 _YEAR = r"((?:19|20)\d{2})"
 _REPORT_WORDS = ("年度报告", "年报", "工作报告")
@@ -184,8 +184,18 @@ def published_date(doc: Document, hint: str | None) -> str | None:
     return None
 
 
+_CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_CN_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0"}
+
+
 def _iso(text: str) -> str | None:
-    m = _DATE.search(norm(text).replace("〇", "0").replace("○", "0"))
+    """The first date in `text`, as 2022-01-20: 2022年1月20日, 2022-1-20, 二〇二二年一月二十日."""
+    cn = _CN_DATE.search(text)
+    if cn:
+        year = "".join(_CN_DIGIT[c] for c in cn.group(1))
+        month, day = cn_numeral_value(cn.group(2)), cn_numeral_value(cn.group(3))
+        text = f"{year}年{month}月{day}日"
+    m = _DATE.search(norm(text))
     if not m:
         return None
     y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))

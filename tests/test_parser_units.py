@@ -206,3 +206,30 @@ def test_page_that_only_links_its_pdf():
     assert report["agency"] == "某市人民政府" and report["year"] == 2024
     assert report["published_at"] == "2025-01-20"
     assert any("attachment" in w for w in report["warnings"])
+
+
+def test_word_single_file_web_page_served_as_doc():
+    """MHT: Word's "save as single file web page", which portals publish as .doc."""
+    import quopri
+
+    page = _html_report(
+        _html_row('<td colspan="3">一、本年新收政府信息公开申请数量</td>', ["1", "0", "0", "0", "0", "0", "1"])
+        + _html_row('<td colspan="3">二、上年结转政府信息公开申请数量</td>', ["0"] * 7)
+        + _html_row('<td colspan="3">（七）总计</td>', ["1", "0", "0", "0", "0", "0", "1"]), charset=None)
+    body = quopri.encodestring(page.encode("gb18030")).decode("ascii")
+    mht = ("MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"----=_NextPart_01\"\r\n\r\n"
+           "------=_NextPart_01\r\nContent-Location: file:///C:/report.htm\r\n"
+           "Content-Transfer-Encoding: quoted-printable\r\nContent-Type: text/html; charset=\"gb2312\"\r\n\r\n"
+           + body + "\r\n------=_NextPart_01--\r\n").encode("ascii")
+    report = parse_bytes(mht, filename="report.doc")
+    assert report["source"]["format"] == "html"
+    assert report["applications"]["new_received"]["total"] == 1
+    assert report["agency"] == "某县人民政府"
+
+
+@pytest.mark.parametrize("signature,date", [("2022年1月20日", "2022-01-20"),
+                                            ("二〇二二年一月二十日", "2022-01-20"),
+                                            ("2022-01-20", "2022-01-20")])
+def test_published_date_from_the_signature(signature, date):
+    text = f"某镇人民政府2021年政府信息公开工作年度报告\n一、总体情况\n正文。\n某镇人民政府\n{signature}\n"
+    assert parse_bytes(text.encode(), filename="r.txt")["published_at"] == date
