@@ -28,9 +28,12 @@ _DEFAULT_MEASURES = {
 
 def _cells(table: Table, r: int) -> list[str]:
     cells = distinct_cells(table, r) if table.aligned else list(table.rows[r])
-    # Leading empty cells (a stray first column) carry nothing.
+    # Leading empty cells (a stray first column) carry nothing; nor do the trailing ones a
+    # text line is padded with.
     while cells and not cells[0].strip():
         cells.pop(0)
+    while not table.aligned and cells and not cells[-1].strip():
+        cells.pop()
     return cells
 
 
@@ -40,6 +43,7 @@ def extract_active(tables: list[Table], warnings: list[str]) -> list[dict]:
     measures: list[str | None] = []
     units: dict[str, str] = {}
     in_table = False  # a 第二十条 heading or 信息内容 header has been seen
+    in_header = False  # the previous row was (part of) a header: one cell per line continues it
     for table in tables:
         for r in range(len(table.rows)):
             cells = _cells(table, r)
@@ -48,16 +52,22 @@ def extract_active(tables: list[Table], warnings: list[str]) -> list[dict]:
             category = match_category(cells[0])
             heading = next(filter(None, map(match_item_heading, cells)), None)
             if heading and not category:
-                in_table, measures, units = True, [], {}
+                in_table, in_header, measures, units = True, False, [], {}
                 continue
             if _is_header(cells, category, in_table):
-                in_table = True
-                measures = [match_measure(c) for c in cells[1:]]
-                units = {m: u for m, c in zip(measures, cells[1:]) if m and (u := unit_in(c))}
-                for c, m in zip(cells[1:], measures):
-                    if m is None and c.strip():
-                        warnings.append(f"table 二: column header {c!r} not recognised")
+                names = cells[1:] if norm(cells[0]).startswith("信息内容") else cells
+                if not in_header:
+                    measures, units = [], {}
+                in_table = in_header = True
+                for name in filter(str.strip, names):
+                    measure = match_measure(name)
+                    measures.append(measure)
+                    if measure and unit_in(name):
+                        units[measure] = unit_in(name)
+                    if measure is None and name.strip():
+                        warnings.append(f"table 二: column header {name!r} not recognised")
                 continue
+            in_header = False
             if not category or not in_table:
                 continue
             item = CATEGORY_ITEMS[category]

@@ -13,6 +13,7 @@ import re
 from parsers.decode import decode_bytes
 from parsers.document import Document, Paragraph, Table
 from parsers.numbers import is_blank, looks_numeric
+from parsers.sections import match_section_heading
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
@@ -74,14 +75,23 @@ def _is_value_line(line: str) -> bool:
     return bool(s) and (looks_numeric(s) or (is_blank(s) and s in "-—/／－"))
 
 
+def _ends_run(line: str) -> bool:
+    """A line that cannot be a cell: a tab row, running text, or a part heading."""
+    s = line.strip()
+    return ("\t" in line or (len(s) > _SHORT and not _is_value_line(s)) or s.endswith("。")
+            or bool(_MD_HEADING.match(line)) or match_section_heading(s) is not None)
+
+
 def _cell_per_line_run(lines: list[str], i: int) -> bool:
     """True when lines[i] starts a run of short lines holding at least five numbers."""
+    if _ends_run(lines[i]):
+        return False
     numbers = 0
     for line in lines[i:i + 60]:
         s = line.strip()
         if not s:
             continue
-        if "\t" in line or (len(s) > _SHORT and not _is_value_line(s)) or s.endswith("。"):
+        if _ends_run(line):
             break
         numbers += _is_value_line(s)
         if numbers >= 5:
@@ -93,7 +103,7 @@ def _cell_per_line_table(lines: list[str], i: int, doc: Document) -> int:
     rows: list[list[str]] = []
     while i < len(lines):
         s = lines[i].strip()
-        if "\t" in lines[i] or (s and len(s) > _SHORT and not _is_value_line(s)) or s.endswith("。"):
+        if s and _ends_run(lines[i]):
             break
         if s:
             if _is_value_line(s) and rows:

@@ -86,3 +86,23 @@ def test_example_checks_match_the_notes(expected_file):
     failed = sorted(c["rule"] for c in report["checks"] if not c["ok"])
     named = sorted(c["rule"] for c in report["checks"] if c["rule"] in notes)
     assert failed == named
+
+
+TEXT_CASES = [p for p in CASES if _input_for(p).suffix == ".txt"]
+
+
+@pytest.mark.parametrize("expected_file", TEXT_CASES, ids=lambda p: p.name.split(".")[0])
+def test_text_example_as_one_cell_per_line(expected_file):
+    """The other text shape tools produce: every table cell on a line of its own (blank
+    cells lost). The example's values must come out the same."""
+    from parsers import parse_bytes
+    from parsers.model import flatten
+
+    lines = []
+    for line in _input_for(expected_file).read_text(encoding="utf-8").split("\n"):
+        lines += [c.strip() for c in line.split("\t") if c.strip()] if "\t" in line else [line]
+    report = parse_bytes("\n".join(lines).encode("utf-8"), filename="report.txt")
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    flat = {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+    assert flat == expected["values"]
+    assert report["template"] == expected["meta"]["template"]
