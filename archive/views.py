@@ -1,0 +1,212 @@
+"""Views and the full-text index that Datasette serves on top of the catalog.
+
+`create_views(conn)` (re)creates the views, so their definitions follow this file;
+`ensure_fts(conn)` keeps `sections_fts` (FTS5, tokenizer unicode61, external content
+`sections`, column `search_text` holding bigrams from `archive.bigrams`) in step with
+`sections`; `rebuild_fts(conn)` recomputes every bigram text and the whole index.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from archive.bigrams import to_bigrams
+
+# Bump when to_bigrams() changes: ensure_fts() then recomputes every sections.search_text.
+BIGRAMS_VERSION = "1"
+
+# Section 三's rows in the report's order, with the labels the national template prints.
+APPLICATION_ROWS = [
+    ("new_received", "一、本年新收政府信息公开申请数量"),
+    ("carried_over", "二、上年结转政府信息公开申请数量"),
+    ("granted", "三、（一）予以公开"),
+    ("partially_granted", "三、（二）部分公开"),
+    ("denied_state_secret", "（三）不予公开 1.属于国家秘密"),
+    ("denied_prohibited", "（三）不予公开 2.其他法律行政法规禁止公开"),
+    ("denied_three_safeties", "（三）不予公开 3.危及“三安全一稳定”"),
+    ("denied_third_party", "（三）不予公开 4.保护第三方合法权益"),
+    ("denied_internal_affairs", "（三）不予公开 5.属于三类内部事务信息"),
+    ("denied_process_info", "（三）不予公开 6.属于四类过程性信息"),
+    ("denied_enforcement_files", "（三）不予公开 7.属于行政执法案卷"),
+    ("denied_query_matters", "（三）不予公开 8.属于行政查询事项"),
+    ("unable_not_held", "（四）无法提供 1.本机关不掌握相关政府信息"),
+    ("unable_needs_creation", "（四）无法提供 2.没有现成信息需要另行制作"),
+    ("unable_unclear", "（四）无法提供 3.补正后申请内容仍不明确"),
+    ("not_processed_petition", "（五）不予处理 1.信访举报投诉类申请"),
+    ("not_processed_repeat", "（五）不予处理 2.重复申请"),
+    ("not_processed_publication", "（五）不予处理 3.要求提供公开出版物"),
+    ("not_processed_mass_repeat", "（五）不予处理 4.无正当理由大量反复申请"),
+    ("not_processed_confirmation", "（五）不予处理 5.要求行政机关确认或重新出具已获取信息"),
+    ("other_processing", "（六）其他处理"),
+    ("other_no_correction", "（六）其他处理 1.申请人无正当理由逾期不补正"),
+    ("other_no_fee", "（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用"),
+    ("other_other", "（六）其他处理 3.其他"),
+    ("results_total", "（七）总计"),
+    ("carried_forward", "四、结转下年度继续办理"),
+]
+APPLICANT_COLUMNS = ["natural_person", "commercial", "research", "social_welfare",
+                     "legal_services", "other_org", "total"]
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _app(row_test: str, agg: str = "max") -> str:
+    """Correlated subquery: the 总计 cell(s) of section 三 for the report `r`."""
+    return (f'(SELECT {agg}(a.value) FROM applications a WHERE a.report_id = r.id '
+            f'AND a."column" = \'total\' AND {row_test})')
+
+
+def _rl(group_test: str) -> str:
+    return (f"(SELECT sum(v.value) FROM review_litigation v WHERE v.report_id = r.id "
+            f"AND v.measure = 'total' AND {group_test})")
+
+
+_LABELS = ", ".join(f"({_sql_str(k)}, {i}, {_sql_str(v)})"
+                    for i, (k, v) in enumerate(APPLICATION_ROWS, 1))
+_WIDE_COLUMNS = ",\n  ".join(
+    f"(SELECT x.value FROM applications x WHERE x.report_id = r.id AND x.row = l.row "
+    f"AND x.\"column\" = '{c}') AS {c}" for c in APPLICANT_COLUMNS)
+
+# A report is current when no other report of the same capture was parsed later (normally:
+# the newest parser version). is_latest marks the current report of a document's newest
+# parsed capture, so a page archived on several crawls is counted once.
+VIEWS = {
+    "current_reports": """
+SELECT r.id, r.capture_id, r.document_id, r.parser_version, r.parsed_at, r.status, r.error,
+  r.url, r.title, r.agency, r.year, r.template, r.published_at, r.province, r.city, r.county,
+  r.township, r.adcode, r.format, r.sha256, r.checks_failed, r.warnings,
+  c.fetched_at, c.portal,
+  CASE WHEN r.document_id IS NULL THEN 1 ELSE NOT EXISTS (
+    SELECT 1 FROM reports o JOIN captures oc ON oc.id = o.capture_id
+    WHERE o.document_id = r.document_id AND o.capture_id != r.capture_id
+      AND (oc.fetched_at > c.fetched_at OR (oc.fetched_at = c.fetched_at AND oc.id > c.id))
+  ) END AS is_latest
+FROM reports r LEFT JOIN captures c ON c.id = r.capture_id
+WHERE NOT EXISTS (
+  SELECT 1 FROM reports n WHERE n.capture_id = r.capture_id
+    AND (n.parsed_at > r.parsed_at OR (n.parsed_at = r.parsed_at AND n.id > r.id)))
+""",
+    "report_overview": f"""
+SELECT r.id AS report_id, r.agency, r.province, r.city, r.county, r.township, r.year,
+  r.template, r.status,
+  {_app("a.row = 'new_received'")} AS new_received,
+  {_app("a.row = 'carried_over'")} AS carried_over,
+  {_app("a.row = 'granted'")} AS granted,
+  {_app("a.row = 'partially_granted'")} AS partially_granted,
+  {_app("substr(a.row, 1, 7) = 'denied_'", "sum")} AS denied,
+  {_app("substr(a.row, 1, 7) = 'unable_'", "sum")} AS unable,
+  {_app("substr(a.row, 1, 14) = 'not_processed_'", "sum")} AS not_processed,
+  {_app("a.row = 'results_total'")} AS results_total,
+  {_rl("v.review_group = 'review'")} AS review_total,
+  {_rl("v.review_group IN ('litigation_direct', 'litigation_after_review')")} AS litigation_total,
+  r.checks_failed, r.title, r.published_at, r.format, r.url, r.capture_id, r.document_id,
+  r.portal, r.fetched_at, r.parser_version, r.parsed_at, r.is_latest
+FROM current_reports r
+""",
+    # Driven by the 26 known rows with index lookups, not a GROUP BY over every cell:
+    # counting and faceting this view stays fast on a large catalog.
+    "applications_wide": f"""
+WITH labels(row, position, label) AS (VALUES {_LABELS})
+SELECT r.id AS report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
+  l.position, l.row, l.label AS row_label,
+  {_WIDE_COLUMNS},
+  r.is_latest
+FROM current_reports r JOIN labels l
+WHERE EXISTS (SELECT 1 FROM applications e WHERE e.report_id = r.id AND e.row = l.row)
+""",
+    "failed_checks": """
+SELECT k.report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
+  k.rule, k.detail, r.capture_id, r.is_latest
+FROM checks k JOIN current_reports r ON r.id = k.report_id
+WHERE k.ok = 0
+""",
+}
+
+# Extra indexes the views' lookups need (the catalog's own are in archive/schema.py).
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS reports_document ON reports(document_id)",
+    'CREATE INDEX IF NOT EXISTS applications_report_row ON applications(report_id, row, "column")',
+]
+
+FTS = ("CREATE VIRTUAL TABLE IF NOT EXISTS sections_fts USING fts5("
+       "search_text, content='sections', content_rowid='rowid', tokenize='unicode61')")
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS sections_fts_ai AFTER INSERT ON sections BEGIN
+  INSERT INTO sections_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS sections_fts_ad AFTER DELETE ON sections BEGIN
+  INSERT INTO sections_fts(sections_fts, rowid, search_text)
+    VALUES ('delete', old.rowid, old.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS sections_fts_au AFTER UPDATE ON sections BEGIN
+  INSERT INTO sections_fts(sections_fts, rowid, search_text)
+    VALUES ('delete', old.rowid, old.search_text);
+  INSERT INTO sections_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+"""
+
+
+def create_views(conn: sqlite3.Connection) -> None:
+    """(Re)create the views in `VIEWS` and the indexes they rely on."""
+    with conn:
+        for sql in INDEXES:
+            conn.execute(sql)
+        for name, body in VIEWS.items():
+            conn.execute(f"DROP VIEW IF EXISTS {name}")
+            conn.execute(f"CREATE VIEW {name} AS {body}")
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM catalog_meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _fill_search_text(conn: sqlite3.Connection, every_row: bool) -> None:
+    conn.create_function("to_bigrams", 1, to_bigrams, deterministic=True)
+    where = "" if every_row else " WHERE search_text IS NULL"
+    conn.execute(f"UPDATE sections SET search_text = to_bigrams(text){where}")
+    conn.execute("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('bigrams_version', ?)",
+                 (BIGRAMS_VERSION,))
+
+
+def _in_step(conn: sqlite3.Connection) -> bool:
+    """Cheap test that the index covers the same rows as `sections` (counts and last rowid).
+
+    `sections` has no INTEGER PRIMARY KEY, so a VACUUM may renumber its rowids under the
+    index; the last-rowid comparison notices that in practice (deleted rows leave gaps)."""
+    fts = conn.execute("SELECT count(*), max(id) FROM sections_fts_docsize").fetchone()
+    content = conn.execute("SELECT count(*), max(rowid) FROM sections").fetchone()
+    return tuple(fts) == tuple(content)
+
+
+def ensure_fts(conn: sqlite3.Connection) -> bool:
+    """Create `sections_fts` and its triggers if missing; fill `search_text` where it is
+    missing (or everywhere, when the bigram rules changed); rebuild the index when it is new,
+    stale or out of step. Returns True when it rebuilt."""
+    with conn:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sections_fts'").fetchone() is not None
+        conn.execute(FTS)
+        stale = _meta(conn, "bigrams_version") != BIGRAMS_VERSION
+        rebuild = not exists or stale or not _in_step(conn)
+        if rebuild:
+            # The triggers' 'delete' needs the values the index holds: an index out of step
+            # must not see them. The rebuild below indexes everything afresh.
+            for trigger in ("sections_fts_ai", "sections_fts_ad", "sections_fts_au"):
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        _fill_search_text(conn, every_row=stale)
+        for statement in TRIGGERS.split("END;"):
+            if statement.strip():
+                conn.execute(statement + "END;")
+        if rebuild:
+            conn.execute("INSERT INTO sections_fts(sections_fts) VALUES ('rebuild')")
+    return rebuild
+
+
+def rebuild_fts(conn: sqlite3.Connection) -> None:
+    """Recompute every `sections.search_text` and rebuild `sections_fts` from scratch."""
+    ensure_fts(conn)
+    with conn:
+        _fill_search_text(conn, every_row=True)
+        conn.execute("INSERT INTO sections_fts(sections_fts) VALUES ('rebuild')")
