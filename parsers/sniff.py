@@ -19,6 +19,7 @@ _STRONG_TAGS = re.compile(
     r"script[\s>]|style[\s>]|link\s|iframe[\s>]|frameset[\s>])"
 )
 _WEAK_TAGS = re.compile(r"<(p|br|span|a|tr|td|font|center|strong|b|h[1-6])[\s>/]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")  # not text: controls, replacement chars
 _HTML_NAMES = (".htm", ".html", ".shtml", ".jsp", ".asp", ".aspx", ".php", ".xhtml")
 
 
@@ -106,7 +107,7 @@ def _decode(chunk: bytes) -> str | None:
             text = chunk.decode("utf-8", "replace")
     if not text:
         return None
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
+    bad = len(_CONTROL.findall(text))
     return text if bad / len(text) < 0.02 else None
 
 
