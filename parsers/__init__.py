@@ -5,33 +5,28 @@ and no imports of Scrapy or `archive`."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 
 PARSER_VERSION = "0.2.0"
 
-# Formats nianbao reads, and those it recognises but does not parse (reported as such).
-READABLE = ("html", "pdf", "docx", "doc", "wps", "txt")
+# The reader of each format nianbao parses (module, function), imported when first needed:
+# LibreOffice and pdfplumber cost nothing to a run that only meets HTML.
+_READERS = {
+    "html": ("parsers.html_reader", "read_html"),
+    "txt": ("parsers.text_reader", "read_text"),
+    "pdf": ("parsers.pdf_reader", "read_pdf"),
+    "docx": ("parsers.docx_reader", "read_docx"),
+    "doc": ("parsers.office_convert", "read_doc"),
+    "wps": ("parsers.office_convert", "read_wps"),
+}
+READABLE = tuple(_READERS)
 
 
 def _reader(fmt: str):
-    if fmt == "html":
-        from parsers.html_reader import read_html
-        return read_html
-    if fmt == "txt":
-        from parsers.text_reader import read_text
-        return read_text
-    if fmt == "pdf":
-        from parsers.pdf_reader import read_pdf
-        return read_pdf
-    if fmt == "docx":
-        from parsers.docx_reader import read_docx
-        return read_docx
-    if fmt == "doc":
-        from parsers.office_convert import read_doc
-        return read_doc
-    if fmt == "wps":
-        from parsers.office_convert import read_wps
-        return read_wps
-    return None
+    if fmt not in _READERS:
+        return None
+    module, name = _READERS[fmt]
+    return getattr(importlib.import_module(module), name)
 
 
 def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = None,

@@ -68,13 +68,10 @@ def _grid_views(table: Table, warnings: list[str]) -> list[RowView]:
                 warnings.append("table 三: column headers not recognised; "
                                 "took the last seven columns as 自然人…总计")
             columns = dict(zip(APPLICANT_COLUMNS, fallback[-_WIDTH:]))
-    ordered = [columns[k] for k in APPLICANT_COLUMNS if k in columns]
-    views = []
-    for r in range(header_end, len(table.rows)):
-        view = view_grid_row(table, r, ordered)
-        view.values = [table.rows[r][columns[k]] if k in columns else "" for k in APPLICANT_COLUMNS]
-        views.append(view)
-    return views
+    label_stop = min(columns.values(), default=table.width)
+    return [view_grid_row(table, r, label_stop,
+                          [table.rows[r][columns[k]] if k in columns else "" for k in APPLICANT_COLUMNS])
+            for r in range(header_end, len(table.rows))]
 
 
 def _column_map(table: Table, header_end: int) -> dict[str, int]:

@@ -49,6 +49,14 @@ def flatten(report: dict) -> dict:
     return flat
 
 
+TABLE_PREFIXES = ("applications.", "review_litigation.", "active_disclosure.")
+
+
+def table_values(report: dict) -> dict:
+    """The flat values of the three tables only (what the example files list)."""
+    return {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+
+
 def has_table_values(report: dict) -> bool:
     """True when any of the three tables was found."""
     return bool(report.get("applications") or report.get("review_litigation")

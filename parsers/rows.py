@@ -68,13 +68,11 @@ def view_text_row(table: Table, r: int) -> RowView:
     return RowView(table, r, labels, values)
 
 
-def view_grid_row(table: Table, r: int, value_columns: list[int]) -> RowView:
-    """A row of an aligned grid whose value columns are known."""
-    first = min(value_columns) if value_columns else table.width
-    # A label cell spanning rows appears in each row it covers: that is what gives a
-    # sub-row (1.属于国家秘密) its parent (（三）不予公开).
-    labels = label_parts(distinct_cells(table, r, 0, first))
-    return RowView(table, r, labels, [table.rows[r][c] for c in value_columns])
+def view_grid_row(table: Table, r: int, label_stop: int, values: list[str]) -> RowView:
+    """A row of an aligned grid: labels left of column `label_stop`, the given values.
+    A label cell spanning rows appears in each row it covers: that is what gives a sub-row
+    (1.属于国家秘密) its parent (（三）不予公开)."""
+    return RowView(table, r, label_parts(distinct_cells(table, r, 0, label_stop)), values)
 
 
 def fit_values(cells: list[str], width: int) -> tuple[list[str], list[str]]:

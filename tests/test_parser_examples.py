@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
+from parsers import parse_bytes
+from parsers.model import table_values
 
 EXAMPLES = Path(__file__).parent / "examples"
 CASES = sorted(EXAMPLES.glob("*.expected.json"))
-TABLE_PREFIXES = ("applications.", "review_litigation.", "active_disclosure.")
 
 
 def _input_for(expected: Path) -> Path:
@@ -49,11 +50,9 @@ def parse_file_json(path: Path) -> dict:
 
 @pytest.mark.parametrize("expected_file", CASES, ids=lambda p: p.name.split(".")[0])
 def test_example_values_exact(expected_file):
-    from parsers.model import flatten
-
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     report = parse_file_json(_input_for(expected_file))
-    flat = {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+    flat = table_values(report)
     wrong = {k: (v, flat.get(k, "<absent>")) for k, v in expected["values"].items()
              if flat.get(k, "<absent>") != v or type(flat.get(k)) is bool}
     extra = sorted(set(flat) - set(expected["values"]))
@@ -95,14 +94,11 @@ TEXT_CASES = [p for p in CASES if _input_for(p).suffix == ".txt"]
 def test_text_example_as_one_cell_per_line(expected_file):
     """The other text shape tools produce: every table cell on a line of its own (blank
     cells lost). The example's values must come out the same."""
-    from parsers import parse_bytes
-    from parsers.model import flatten
-
     lines = []
     for line in _input_for(expected_file).read_text(encoding="utf-8").split("\n"):
         lines += [c.strip() for c in line.split("\t") if c.strip()] if "\t" in line else [line]
     report = parse_bytes("\n".join(lines).encode("utf-8"), filename="report.txt")
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
-    flat = {k: v for k, v in flatten(report).items() if k.startswith(TABLE_PREFIXES)}
+    flat = table_values(report)
     assert flat == expected["values"]
     assert report["template"] == expected["meta"]["template"]
