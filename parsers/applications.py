@@ -15,7 +15,7 @@ from __future__ import annotations
 from parsers.document import Table
 from parsers.labels import (APPLICANT_COLUMNS, APPLICATION_ROWS, match_applicant_column,
                             match_application_row)
-from parsers.normalize import norm
+from parsers.normalize import norm, strip_numbering
 from parsers.numbers import looks_numeric, parse_cell
 from parsers.rows import RowView, distinct_cells, fit_values, view_grid_row, view_text_row
 
@@ -148,6 +148,8 @@ def _assign(views: list[RowView], warnings: list[str]) -> dict:
         position = valued_count
         valued_count += 1
         if key is None:
+            if _is_subtotal(view.labels):
+                continue  # （三）不予公开 printed with its own sum above its eight reasons
             unmatched.append((position, view))
             continue
         if key in rows:
@@ -156,7 +158,18 @@ def _assign(views: list[RowView], warnings: list[str]) -> dict:
         _store(rows, key, view, warnings)
         matched.append((position, key))
     _by_row_order(rows, matched, unmatched, warnings)
+    if "other_processing" in rows and any(k in rows for k in _OTHER_SUBROWS):
+        # （六）其他处理 printed with its own sum above the 2021 sub-rows: a subtotal.
+        del rows["other_processing"]
     return {key: rows[key] for key in APPLICATION_ROWS if key in rows}
+
+
+_OTHER_SUBROWS = ("other_no_correction", "other_no_fee", "other_other")
+_SUBTOTALS = ("不予公开", "无法提供", "不予处理")
+
+
+def _is_subtotal(labels: list[str]) -> bool:
+    return bool(labels) and strip_numbering(labels[-1]) in _SUBTOTALS
 
 
 def _store(rows: dict, key: str, view: RowView, warnings: list[str]) -> None:
@@ -180,8 +193,8 @@ def _by_row_order(rows: dict, matched: list[tuple[int, str]],
     agree; otherwise they are reported and left out."""
     order = list(APPLICATION_ROWS)
     if "other_processing" in rows:
-        order = [k for k in order if k not in ("other_no_correction", "other_no_fee", "other_other")]
-    elif any(k in rows for k in ("other_no_correction", "other_no_fee", "other_other")):
+        order = [k for k in order if k not in _OTHER_SUBROWS]
+    elif any(k in rows for k in _OTHER_SUBROWS):
         order.remove("other_processing")
     anchors = sorted(matched)
     assigned: list[tuple[str, RowView]] = []

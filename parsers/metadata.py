@@ -60,24 +60,31 @@ def _title_like(text: str) -> bool:
 
 
 def agency_from_title(title: str | None) -> str | None:
+    """The office named in the title: what precedes the year (友谊县新镇乡人民政府2021年…),
+    or what follows it (2022年度某市生态环境局政府信息公开…). A bare place name (某县2022年…)
+    is the place's government and is kept as printed."""
     if not title:
         return None
     t = norm(title)
-    t = re.sub(r"^关于", "", t)
+    t = re.sub(r"^(?:关于)?(?:印发|公布|发布)?", "", t)
+    t = t.split("《")[-1] if "《" in t else t
     m = re.match(r"^(.*?)[(（\[]?" + _YEAR + r"年", t)
-    candidate = m.group(1) if m else None
+    candidate = _trim(m.group(1)) if m else ""
     if not candidate:
         m = re.search(_YEAR + r"年度?(.*?)(?:政府信息公开|政务公开|信息公开)", t)
-        candidate = m.group(2) if m else None
+        candidate = _trim(m.group(2)) if m else ""
     if not candidate:
         m = re.match(r"^(.*?)(?:政府信息公开|政务公开)", t)
-        candidate = m.group(1) if m else None
-    candidate = (candidate or "").strip("《》\"'“”()（）[]:：,，、 ")
-    return candidate if _looks_like_agency(candidate) else None
+        candidate = _trim(m.group(1)) if m else ""
+    return candidate if _looks_like_name(candidate) else None
 
 
-def _looks_like_agency(text: str) -> bool:
-    return 2 <= len(text) <= 40 and text.endswith(_AGENCY_END)
+def _trim(text: str) -> str:
+    return re.sub(r"(?:关于|的)$", "", text.strip("《》\"'“”()（）[]:：,，、 "))
+
+
+def _looks_like_name(text: str) -> bool:
+    return 2 <= len(text) <= 40 and bool(re.fullmatch(r"[\u4e00-\u9fff()（）·]+", text))
 
 
 def agency_from_text(doc: Document) -> str | None:

@@ -233,3 +233,31 @@ def test_word_single_file_web_page_served_as_doc():
 def test_published_date_from_the_signature(signature, date):
     text = f"某镇人民政府2021年政府信息公开工作年度报告\n一、总体情况\n正文。\n某镇人民政府\n{signature}\n"
     assert parse_bytes(text.encode(), filename="r.txt")["published_at"] == date
+
+
+def test_subtotal_rows_are_not_read_as_reasons():
+    """Some offices print （三）不予公开 and （六）其他处理 with their own sums above the
+    sub-rows: those sums are not rows of the model, and (七)总计 still adds up."""
+    rows = [["一、本年新收政府信息公开申请数量", "", 3, 0, 0, 0, 0, 0, 3],
+            ["二、上年结转政府信息公开申请数量", "", 0, 0, 0, 0, 0, 0, 0],
+            ["三、本年度办理结果", "（一）予以公开", 1, 0, 0, 0, 0, 0, 1],
+            ["", "（三）不予公开", 1, 0, 0, 0, 0, 0, 1],
+            ["", "", "1.属于国家秘密", 1, 0, 0, 0, 0, 0, 1],
+            ["", "（六）其他处理", 1, 0, 0, 0, 0, 0, 1],
+            ["", "", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", 1, 0, 0, 0, 0, 0, 1],
+            ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请", 0, 0, 0, 0, 0, 0, 0],
+            ["", "", "3.其他", 0, 0, 0, 0, 0, 0, 0],
+            ["", "（七）总计", 3, 0, 0, 0, 0, 0, 3],
+            ["四、结转下年度继续办理", "", 0, 0, 0, 0, 0, 0, 0]]
+    report = parse_bytes(_report_text(rows), filename="r.txt")
+    apps = report["applications"]
+    assert "other_processing" not in apps and apps["other_no_correction"]["total"] == 1
+    assert apps["denied_state_secret"]["total"] == 1
+    assert not [c for c in report["checks"] if not c["ok"]]
+    assert not [w for w in report["warnings"] if "not recognised" in w]
+
+
+def test_title_naming_only_the_place():
+    text = "友谊县2022年政府信息公开工作年度报告\n一、总体情况\n正文。\n"
+    report = parse_bytes(text.encode(), filename="r.txt")
+    assert report["agency"] == "友谊县" and report["region"]["county"] == "友谊县"
