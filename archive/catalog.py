@@ -80,6 +80,18 @@ class Catalog:
         self.conn.commit()
         return run_id
 
+    def upsert_portal(self, name: str, title: str | None, real: bool, start_urls: list[str],
+                      region: dict | None) -> None:
+        """Record a registry entry as crawled, so parsing can use its region as a hint."""
+        self.conn.execute(
+            "INSERT INTO portals (name, title, real, start_urls, region, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET title = excluded.title, "
+            "real = excluded.real, start_urls = excluded.start_urls, region = excluded.region, "
+            "updated_at = excluded.updated_at",
+            (name, title, int(real), json.dumps(start_urls, ensure_ascii=False),
+             json.dumps(region or {}, ensure_ascii=False), utc_now()))
+        self.conn.commit()
+
     def ensure_run(self, run_id: str, portals: Iterable[str] = ()) -> None:
         """Make sure a crawl_runs row exists for `run_id` (a run started elsewhere)."""
         self.conn.execute(

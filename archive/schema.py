@@ -26,6 +26,15 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     stats TEXT                        -- JSON: Scrapy's own stats at the end of the run
 );
 
+CREATE TABLE IF NOT EXISTS portals (
+    name TEXT PRIMARY KEY,            -- as in portals.yml and captures.portal
+    title TEXT,
+    real INTEGER NOT NULL DEFAULT 1,
+    start_urls TEXT,                  -- JSON list
+    region TEXT,                      -- JSON: the registry's hints (province, city, county, ...)
+    updated_at TEXT NOT NULL          -- when a crawl last recorded this entry
+);
+
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES crawl_runs(id),

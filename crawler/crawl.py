@@ -65,6 +65,9 @@ def run_crawl(data_dir: Path | str, portals_file: Path | str, portal_names: list
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
 
     catalog = Catalog(data_dir / "archive.db")
+    for portal in portals:
+        catalog.upsert_portal(portal.name, portal.title, portal.real, portal.start_urls,
+                              portal.region)
     run_id = catalog.start_run([p.name for p in portals], settings={
         "render": render, "robots_txt": True, "user_agent": user_agent(),
         "portals_file": str(portals_file), "farm_url": farm_url})

@@ -14,6 +14,7 @@ are then re-run one by one, so only the culprit is stored as failed.
 from __future__ import annotations
 
 import faulthandler
+import json
 import multiprocessing
 import os
 import signal
@@ -81,6 +82,7 @@ class ParseSummary:
 class _Task:
     capture_id: int
     document_id: int | None
+    region_hint: str | None = None  # JSON: the portal's region in the registry
 
 
 def select_captures(conn, parser_version: str, reparse_all: bool) -> tuple[list[_Task], int]:
@@ -92,11 +94,12 @@ def select_captures(conn, parser_version: str, reparse_all: bool) -> tuple[list[
         " UNION SELECT latest_capture_id, id FROM documents"
         "  WHERE latest_capture_id IS NOT NULL) "
         "SELECT l.capture_id, min(l.document_id), EXISTS (SELECT 1 FROM reports r"
-        "  WHERE r.capture_id = l.capture_id AND r.parser_version = ?) "
+        "  WHERE r.capture_id = l.capture_id AND r.parser_version = ?), p.region "
         "FROM links l JOIN captures c ON c.id = l.capture_id "
+        "LEFT JOIN portals p ON p.name = c.portal "
         "WHERE c.record_type = 'response' AND c.status = 200 "
         "GROUP BY l.capture_id ORDER BY l.capture_id", (parser_version,)).fetchall()
-    tasks = [_Task(r[0], r[1]) for r in rows if reparse_all or not r[2]]
+    tasks = [_Task(r[0], r[1], r[3]) for r in rows if reparse_all or not r[2]]
     return tasks, len(rows) - len(tasks)
 
 
@@ -115,7 +118,7 @@ def _filename(url: str) -> str | None:
 
 
 def parse_one(capture_id: int, data_dir: str, timeout: float, parse_fn=None,
-              hard_grace: float = HARD_GRACE) -> tuple:
+              hard_grace: float = HARD_GRACE, region_hint: str | None = None) -> tuple:
     """Read and parse one capture: ("ok", report) or ("failed", reason). Runs in a worker."""
     faulthandler.dump_traceback_later(timeout + hard_grace, exit=True)
     previous = signal.signal(signal.SIGALRM, _on_alarm)
@@ -124,8 +127,9 @@ def parse_one(capture_id: int, data_dir: str, timeout: float, parse_fn=None,
         if parse_fn is None:
             from parsers import parse_bytes as parse_fn
         capture = read_capture(data_dir, capture_id)
+        hint = json.loads(region_hint) if region_hint else None
         report = parse_fn(capture.body, filename=_filename(capture.url), url=capture.url,
-                          capture_id=capture_id)
+                          capture_id=capture_id, region_hint=hint or None)
         return ("ok", report)
     except ParseTimeout:
         return ("failed", f"timeout: parsing took longer than {timeout:g} s")
@@ -157,7 +161,8 @@ def _run_pool(tasks: deque, workers: int, args: tuple, handle) -> list[_Task]:
             while (tasks and not broken) or running:
                 while tasks and len(running) < workers and not broken:
                     try:
-                        running[ex.submit(parse_one, tasks[0].capture_id, *args)] = tasks[0]
+                        running[ex.submit(parse_one, tasks[0].capture_id, *args,
+                                          region_hint=tasks[0].region_hint)] = tasks[0]
                         tasks.popleft()
                     except BrokenProcessPool:  # a worker died before we saw its future
                         broken = True

@@ -30,9 +30,15 @@ def _reader(fmt: str):
 
 
 def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = None,
-                capture_id: int | None = None, published_hint: str | None = None) -> dict:
+                capture_id: int | None = None, published_hint: str | None = None,
+                region_hint: dict | None = None) -> dict:
     """Parse one report file. Bad input never raises: an unreadable or unsupported file
-    gives a report with `warnings` saying why and `source.format` set."""
+    gives a report with `warnings` saying why and `source.format` set.
+
+    :param published_hint: a date the portal gave, used when the document states none
+    :param region_hint: the region of the portal it came from (portals.yml), used where the
+        report itself does not settle it (see `parsers.region.find_region`)
+    """
     from parsers.build import build_report
     from parsers.document import Document
     from parsers.sniff import sniff_format
@@ -50,7 +56,7 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
             doc = Document(format=fmt, warnings=[f"could not read the {fmt} file: "
                                                  f"{type(exc).__name__}: {exc}"])
     return build_report(doc, parser_version=PARSER_VERSION, source=source,
-                        published_hint=published_hint)
+                        published_hint=published_hint, region_hint=region_hint)
 
 
 def _unsupported(fmt: str, size: int) -> str:

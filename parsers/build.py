@@ -17,7 +17,7 @@ from parsers.sections import split_sections
 
 
 def build_report(doc: Document, *, parser_version: str, source: dict,
-                 published_hint: str | None = None) -> dict:
+                 published_hint: str | None = None, region_hint: dict | None = None) -> dict:
     report = new_report(parser_version)
     report["source"].update(source)
     report["source"]["format"] = doc.format
@@ -40,7 +40,7 @@ def build_report(doc: Document, *, parser_version: str, source: dict,
 
     report["sections"] = split_sections(doc)
     text = doc.text()
-    report["region"] = find_region(report["agency"], title, text)
+    report["region"] = find_region(report["agency"], title, text, region_hint)
     report["checks"] = evaluate_checks(report)
 
     if not has_table_values(report):

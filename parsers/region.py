@@ -94,13 +94,19 @@ def _mentions(text: str, full_only: bool) -> list[str]:
     return [code for name in names for code in _index()[name]]
 
 
-def find_region(agency: str | None, title: str | None, text: str) -> dict:
+def find_region(agency: str | None, title: str | None, text: str,
+                hint: dict | None = None) -> dict:
     """Best-effort region of the office.
 
     The first of agency, title and opening text that names a place decides the level (the
     淮安市人民政府's report mentions its counties, but the office is the city's); mentions
     everywhere else only settle which of several same-named places it is. Running text
-    counts full names only: short names such as 新华 are ordinary words there."""
+    counts full names only: short names such as 新华 are ordinary words there.
+
+    `hint` is where the portal the report came from says it is (portals.yml): it never
+    overrides the report, but it settles a name shared by several places, fills the region
+    of a report that names no place, and narrows a report that names only its city to the
+    portal's county within that city."""
     region = {"province": None, "city": None, "county": None, "township": None, "adcode": None}
     if agency:
         m = _TOWNSHIP.search(re.sub(r"(人民政府|政府|办事处)$", "", agency))
@@ -120,6 +126,10 @@ def find_region(agency: str | None, title: str | None, text: str) -> dict:
         parents = {code[:2] + "0000", code[:4] + "00"} - {code}
         return score[code] + sum(score.get(p, 0) for p in parents)
 
+    hinted = _hint_code(hint)
+    if hinted:
+        for code in (hinted, hinted[:4] + "00", hinted[:2] + "0000"):
+            score[code] += 0.5
     for level in ("county", "city", "province"):
         ranked = sorted({c for c in first if _level(c) == level}, key=support, reverse=True)
         if not ranked:
@@ -128,7 +138,38 @@ def find_region(agency: str | None, title: str | None, text: str) -> dict:
             continue  # two places of the same name and nothing to tell them apart
         _fill(region, ranked[0])
         break
+    if hinted and (region["adcode"] is None or _within(hinted, region["adcode"])):
+        _fill(region, hinted)
+    if hint and not region["township"] and hint.get("township"):
+        region["township"] = hint["township"]
     return region
+
+
+def _hint_code(hint: dict | None) -> str | None:
+    """The most specific division code the portal's region names."""
+    if not hint:
+        return None
+    code = str(hint.get("adcode") or "")[:6]
+    if code in DIVISION_DATA:
+        return code
+    names = " ".join(str(hint.get(k) or "") for k in ("province", "city", "county"))
+    codes = _mentions(names, full_only=False)
+    for level in ("county", "city", "province"):
+        # A county name shared by several places: the one inside the hinted city/province.
+        inside = {c for c in codes if _level(c) == level
+                  and all(_within(c, o) or _within(o, c) for o in codes if _level(o) != level)}
+        if len(inside) == 1:
+            return inside.pop()
+    return None
+
+
+def _within(code: str, area: str) -> bool:
+    """True when division `code` lies inside (or is) division `area`."""
+    if _level(area) == "province":
+        return code[:2] == area[:2]
+    if _level(area) == "city":
+        return code[:4] == area[:4]
+    return code == area
 
 
 def _strip_known(township: str) -> str:

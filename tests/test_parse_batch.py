@@ -215,3 +215,22 @@ def test_with_the_real_parser(archive, examples_dir, example):
                               "search_text != ''", (stored["id"],)).fetchone()[0]
     conn.close()
     assert n_sections >= 1
+
+
+def test_portal_region_reaches_the_parser(archive):
+    """A township report that never names its county gets the county of the portal it came
+    from (portals.yml, recorded in the catalog's portals table by the crawl)."""
+    archive.cat.upsert_portal("demo", "民权县人民政府", True, ["http://www.a.gov.cn/"],
+                              {"province": "河南省", "city": "商丘市", "county": "民权县"})
+    text = "某乡人民政府2021年政府信息公开工作年度报告\n一、总体情况\n本乡依法公开政府信息。\n"
+    cid = archive_exchange(archive.cat, archive.writer, run_id=archive.run, portal="demo",
+                           url="http://www.a.gov.cn/nb/2021.txt", status=200,
+                           body=text.encode("utf-8"))
+    archive.cat.upsert_document("demo", "http://www.a.gov.cn/nb/2021.txt", None, "page", None,
+                                archive.run, cid)
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=1, progress=False)
+    assert summary.failed == 0, summary.describe()
+    stored = archive.reports()[cid]
+    assert (stored["county"], stored["city"], stored["adcode"]) == ("民权县", "商丘市", "411421")
+    assert stored["township"] == "某乡"

@@ -261,3 +261,13 @@ def test_title_naming_only_the_place():
     text = "友谊县2022年政府信息公开工作年度报告\n一、总体情况\n正文。\n"
     report = parse_bytes(text.encode(), filename="r.txt")
     assert report["agency"] == "友谊县" and report["region"]["county"] == "友谊县"
+
+
+def test_region_hint_never_overrides_the_report():
+    hint = {"province": "黑龙江省", "city": "双鸭山市", "county": "友谊县"}
+    assert find_region("金凤区良田镇人民政府", None, "", hint)["county"] == "金凤区"
+    assert find_region("淮安市人民政府", None, "", hint)["county"] is None
+    narrowed = find_region("某镇人民政府", None, "双鸭山市", hint)  # names only the city
+    assert narrowed["county"] == "友谊县" and narrowed["adcode"] == "230522"
+    settled = find_region("铁东区人民政府", None, "", {"city": "鞍山市", "county": "铁东区"})
+    assert settled["adcode"] == "210302"
