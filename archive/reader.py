@@ -117,6 +117,14 @@ def read_capture(data_dir: Path | str, capture: dict | int) -> Capture:
     row = capture if isinstance(capture, dict) else _load_capture_row(data_dir, int(capture))
     path = data_dir / WARC_DIR / row["warc_file"]
     rec = read_record(path, int(row["warc_offset"]))
+    # A wrong offset can land warcio on a later record (it skips what it cannot read): make
+    # sure the record is this capture's own.
+    found_id = next((v for n, v in rec.warc_headers if n.lower() == "warc-record-id"), None)
+    found_uri = next((v for n, v in rec.warc_headers if n.lower() == "warc-target-uri"), None)
+    if (row.get("warc_record_id") and found_id != row["warc_record_id"]) or (
+            not row.get("warc_record_id") and found_uri not in (row.get("url"), row.get("final_url"))):
+        raise ArchiveReadError(f"the record at {row['warc_file']}:{row['warc_offset']} is not "
+                               f"capture {row.get('id')}'s ({found_id or found_uri})")
     if rec.rec_type not in ("response", "revisit"):
         raise ArchiveReadError(f"record at {row['warc_file']}:{row['warc_offset']} is a "
                                f"{rec.rec_type} record, not a response")

@@ -87,6 +87,11 @@ def _looks_like_name(text: str) -> bool:
     return 2 <= len(text) <= 40 and bool(re.fullmatch(r"[\u4e00-\u9fff()（）·]+", text))
 
 
+def _looks_like_agency(text: str) -> bool:
+    """Stricter, for names found in running text: it must end like an office does."""
+    return _looks_like_name(text) and text.endswith(_AGENCY_END)
+
+
 def agency_from_text(doc: Document) -> str | None:
     """本报告由XX编制 / XX根据《条例》编制 in the opening; a signature line at the end."""
     paragraphs = [clean_text(b.text) for b in doc.blocks if isinstance(b, Paragraph)]

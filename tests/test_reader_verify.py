@@ -198,3 +198,14 @@ def test_verify_cli_exit_codes(archive):
     bad = CliRunner().invoke(cli, ["verify", "--data", str(archive["dir"])])
     assert bad.exit_code == 1
     assert crash_path.name in bad.output
+
+
+def test_offset_of_another_record_raises(archive):
+    """A catalog row pointing at someone else's record (a wrong offset that lands on a valid
+    record) is an error, not that record's bytes."""
+    ids = sorted(archive["ids"].values())
+    row = dict(archive["catalog"].get_capture(ids[0]))
+    other = archive["catalog"].get_capture(ids[1])
+    row["warc_offset"] = other["warc_offset"]
+    with pytest.raises(ArchiveReadError, match="not capture"):
+        read_capture(archive["dir"], row)
