@@ -1,10 +1,14 @@
 """Plain text (as other tools extract it from PDFs and web pages) -> Document.
 
-Three table shapes occur: tab-separated lines (blank lines inside a table are skipped, a
-label broken over two lines stays two rows for the builder to join), one cell per line (a
-label line followed by its numbers, one per line), and a mix. Markdown headings (`#`) and
-bullets (`- `) are unwrapped. Text tables are marked `aligned=False`: their columns do not
-line up, only the order of cells on a line means something.
+Table shapes that occur: tab-separated lines (blank lines inside a table are skipped, a
+label broken over two lines stays two rows for the builder to join); one cell per line (a
+label line followed by its numbers, one per line); a row per line with its cells separated
+by spaces, the way PDF text extraction gives them (`一、本年新收… 3001 53 0 0 61 4 3119`,
+with long labels wrapped onto lines of their own); Markdown pipe tables; and mixes. Spaced
+and pipe rows are turned into tab rows first, with the short label and header lines
+around them, so one table builder serves all. Markdown headings (`#`) and bullets (`- `)
+are unwrapped. Text tables are marked `aligned=False`: their columns do not line up, only
+the order of cells on a line means something.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import re
 
 from parsers.decode import decode_bytes
 from parsers.document import Document, Paragraph, Table
+from parsers.labels import match_application_row, match_category, match_measure
 from parsers.numbers import is_blank, looks_numeric
 from parsers.sections import match_section_heading
 
@@ -27,7 +32,7 @@ def read_text(data: bytes) -> Document:
 
 
 def text_to_document(text: str, warnings: list[str] | None = None) -> Document:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _as_tab_rows(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     doc = Document(format="txt", warnings=list(warnings or []))
     i = 0
     while i < len(lines):
@@ -113,3 +118,97 @@ def _cell_per_line_table(lines: list[str], i: int, doc: Document) -> int:
         i += 1
     doc.blocks.append(Table(rows, aligned=False))
     return i
+
+
+# --- spaced and pipe rows -> tab rows ------------------------------------------------------
+
+_PIPE_RULE = re.compile(r"^\s*\|?[\s:|-]*-{3,}[\s:|-]*\|?\s*$")
+_BLANK_MARKS = {"-", "—", "/", "／", "－"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _as_tab_rows(lines: list[str]) -> list[str]:
+    """Rewrite pipe rows and space-separated rows (with the short lines around them) as
+    tab rows; every other line is returned as it was."""
+    out = list(lines)
+    kinds = []
+    for i, line in enumerate(lines):
+        if "\t" in line:
+            kinds.append("tab")
+        elif line.lstrip().startswith("|") and line.rstrip().endswith("|"):
+            out[i] = "" if _PIPE_RULE.match(line) else "\t".join(
+                c.strip() for c in line.strip().strip("|").split("|"))
+            kinds.append("tab" if out[i] else "blank")
+        elif not line.strip():
+            kinds.append("blank")
+        elif (cells := _spaced_row(line)) is not None:
+            out[i] = "\t".join(cells)
+            kinds.append("spaced")
+        elif _short_line(line):
+            kinds.append("short")
+        else:
+            kinds.append("text")
+    # Short lines in a block that holds spaced rows are its headers and wrapped labels.
+    i = 0
+    while i < len(lines):
+        if kinds[i] not in ("spaced", "short"):
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and kinds[j] in ("spaced", "short", "blank"):
+            j += 1
+        if any(k == "spaced" for k in kinds[i:j]):
+            for k in range(i, j):
+                if kinds[k] == "short":
+                    out[k] = "\t".join(_header_cells(lines[k])) + "\t"
+        i = j
+    return out
+
+
+def _spaced_row(line: str) -> list[str] | None:
+    """A table row written with spaces: label words then numbers; None if it is not one."""
+    tokens = line.split()
+    if len(tokens) < 2:
+        return None
+    k = 0
+    while k < len(tokens) and (looks_numeric(tokens[-1 - k]) or tokens[-1 - k] in _BLANK_MARKS):
+        k += 1
+    numbers = sum(looks_numeric(t) for t in tokens[len(tokens) - k:])
+    label = tokens[: len(tokens) - k]
+    if not label:
+        return tokens if numbers >= 2 else None  # a row of values only (table 四); not "- 4 -"
+    joined = "".join(label)
+    if "。" in joined or len(joined) > 60 or not _CJK.search(joined) or numbers == 0:
+        return None
+    if numbers == 1 and not (match_category(joined) or match_application_row(joined)):
+        return None  # running text that happens to end in a number
+    return _merge_single_chars(label) + tokens[len(tokens) - k:]
+
+
+def _short_line(line: str) -> bool:
+    s = line.strip()
+    return (len("".join(s.split())) <= 60 and "。" not in s and not _MD_HEADING.match(line)
+            and match_section_heading(s) is None)
+
+
+def _header_cells(line: str) -> list[str]:
+    """A header line is split into its column names (信息内容 本年制发件数 …); any other
+    short line is one label cell."""
+    tokens = line.split()
+    if tokens and (tokens[0].startswith("信息内容") or sum(bool(match_measure(t)) for t in tokens) >= 2):
+        return tokens
+    return [line.strip()]
+
+
+def _merge_single_chars(tokens: list[str]) -> list[str]:
+    """'规 章' -> '规章': letter-spaced words come out of PDFs one character per token."""
+    out: list[str] = []
+    in_run = False
+    for t in tokens:
+        single = len(t) == 1 and bool(_CJK.match(t))
+        if single and in_run:
+            out[-1] += t
+        else:
+            out.append(t)
+        in_run = single
+    return out

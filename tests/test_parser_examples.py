@@ -90,15 +90,46 @@ def test_example_checks_match_the_notes(expected_file):
 TEXT_CASES = [p for p in CASES if _input_for(p).suffix == ".txt"]
 
 
-@pytest.mark.parametrize("expected_file", TEXT_CASES, ids=lambda p: p.name.split(".")[0])
-def test_text_example_as_one_cell_per_line(expected_file):
-    """The other text shape tools produce: every table cell on a line of its own (blank
-    cells lost). The example's values must come out the same."""
+def _one_cell_per_line(text: str) -> str:
     lines = []
-    for line in _input_for(expected_file).read_text(encoding="utf-8").split("\n"):
+    for line in text.split("\n"):
         lines += [c.strip() for c in line.split("\t") if c.strip()] if "\t" in line else [line]
-    report = parse_bytes("\n".join(lines).encode("utf-8"), filename="report.txt")
+    return "\n".join(lines)
+
+
+def _pipes(text: str) -> str:
+    return "\n".join(f"| {line.replace(chr(9), ' | ')} |" if "\t" in line else line
+                     for line in text.split("\n"))
+
+
+# The other shapes text tools give a table in: every cell on a line of its own (blank cells
+# lost); cells separated by one or two spaces (PDF text extraction); Markdown pipe rows.
+SHAPES = {
+    "one_cell_per_line": _one_cell_per_line,
+    "one_space": lambda t: t.replace("\t", " "),
+    "two_spaces": lambda t: t.replace("\t", "  "),
+    "markdown_pipes": _pipes,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("expected_file", TEXT_CASES, ids=lambda p: p.name.split(".")[0])
+def test_text_example_in_other_shapes(expected_file, shape):
+    """The example's values must come out the same whatever the text table's shape."""
+    text = SHAPES[shape](_input_for(expected_file).read_text(encoding="utf-8"))
+    report = parse_bytes(text.encode("utf-8"), filename="report.txt")
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
-    flat = table_values(report)
-    assert flat == expected["values"]
+    assert table_values(report) == expected["values"]
     assert report["template"] == expected["meta"]["template"]
+
+
+def test_real_pdf_text_fragment():
+    """Real PDF text extraction (tests/fragments/ABOUT.md): every row it holds has the
+    values of the full report's expected file, wrapped labels included."""
+    fragment = Path(__file__).parent / "fragments" / "huaian_2024_section3_pdftext.txt"
+    report = parse_bytes(fragment.read_bytes(), filename=fragment.name)
+    expected = json.loads((EXAMPLES / "real_huaian_2024.expected.json").read_text("utf-8"))
+    values = table_values(report)
+    rows = {k.rsplit(".", 1)[0] for k in values}
+    assert len(rows) == 16  # 13 rows of table 三, 3 of table 二
+    assert values == {k: v for k, v in expected["values"].items() if k.rsplit(".", 1)[0] in rows}
