@@ -33,6 +33,7 @@ _MAX_SPAN = 200
 # list of documents, a data dump) and is cut, so a 50 MB page cannot stall the builder.
 MAX_TABLE_ROWS = 1000
 MAX_MAIN_TEXT_CHARS = 3_000_000
+_MIN_NARRATIVE = 300  # characters of running text that make a block the report body
 _DATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time",
               "dc.date", "dcterms.created", "created", "releasedate")
 _DATE_TEXT = re.compile(r"(?:发布|发文|公开|成文|印发)(?:时间|日期)\s*[:：]?\s*"
@@ -103,9 +104,19 @@ def _content_root(tables):
         mine = set(table.iterancestors())
         root = next(a for a in ancestors if a in mine)
         ancestors = list(root.iterancestors())
-    while root.getparent() is not None and root.tag != "body" and "总体情况" not in norm(root.text_content()):
+    # Climb out of wrappers that hold only the tables, until the block has the report's
+    # opening part or some running text of its own; never into the page chrome above.
+    while (root.getparent() is not None and root.tag != "body"
+           and "总体情况" not in norm(root.text_content())
+           and _narrative_chars(root) < _MIN_NARRATIVE):
         root = root.getparent()
     return root
+
+
+def _narrative_chars(el) -> int:
+    """Characters of text in `el` outside its tables."""
+    inside = sum(len(norm(t.text_content())) for t in el.iter("table"))
+    return len(norm(el.text_content())) - inside
 
 
 def _walk(el, doc: Document, buf: list[str]) -> None:

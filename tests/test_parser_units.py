@@ -271,3 +271,20 @@ def test_region_hint_never_overrides_the_report():
     assert narrowed["county"] == "友谊县" and narrowed["adcode"] == "230522"
     settled = find_region("铁东区人民政府", None, "", {"city": "鞍山市", "county": "铁东区"})
     assert settled["adcode"] == "210302"
+
+
+def test_html_body_found_without_the_usual_first_heading():
+    """The report block is found from its tables even when part one is not called 总体情况;
+    the portal's menus around it stay out."""
+    rows = (_html_row('<td colspan="3">一、本年新收政府信息公开申请数量</td>', ["2", "0", "0", "0", "0", "0", "2"])
+            + _html_row('<td colspan="3">二、上年结转政府信息公开申请数量</td>', ["0"] * 7)
+            + _html_row('<td colspan="3">（七）总计</td>', ["2", "0", "0", "0", "0", "0", "2"]))
+    page = _html_report(rows).replace("一、总体情况", "一、概述").replace(
+        "<p>本县依法公开。镕</p>", "<p>" + "本县依法公开政府信息，回应社会关切。" * 20 + "</p>")
+    page = page.replace('<div class="nav">首页 &gt; 政务公开</div>',
+                        '<div class="nav">首页 &gt; 政务公开 &gt; 政府信息公开年度报告栏目</div>')
+    report = parse_bytes(page.encode("utf-8"), filename="t.html")
+    assert report["applications"]["new_received"]["total"] == 2
+    assert report["title"] == "某县人民政府2021年政府信息公开工作年度报告"
+    assert report["sections"]["overview"].startswith("本县依法公开")
+    assert "首页" not in (report["sections"]["overview"] or "")
