@@ -41,6 +41,7 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
     """
     from parsers.build import build_report
     from parsers.document import Document
+    from parsers.model import has_table_values
     from parsers.sniff import sniff_format
 
     fmt = sniff_format(data, filename)
@@ -55,8 +56,29 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
         except Exception as exc:  # a reader failing on bad bytes is a property of the input
             doc = Document(format=fmt, warnings=[f"could not read the {fmt} file: "
                                                  f"{type(exc).__name__}: {exc}"])
-    return build_report(doc, parser_version=PARSER_VERSION, source=source,
-                        published_hint=published_hint, region_hint=region_hint)
+    hints = {"published_hint": published_hint, "region_hint": region_hint}
+    report = build_report(doc, parser_version=PARSER_VERSION, source=source, **hints)
+    if fmt == "pdf" and doc.blocks and not has_table_values(report):
+        report = _from_pdf_text(data, report, source, hints)
+    return report
+
+
+def _from_pdf_text(data: bytes, report: dict, source: dict, hints: dict) -> dict:
+    """Tables drawn without ruling lines: read them from the PDF's text lines instead."""
+    from parsers.build import build_report
+    from parsers.model import has_table_values
+    from parsers.pdf_text import read_pdf_text
+
+    try:
+        doc = read_pdf_text(data)
+    except Exception:  # the first reading already said what is wrong with this file
+        return report
+    retry = build_report(doc, parser_version=PARSER_VERSION, source=source, **hints)
+    if not has_table_values(retry):
+        return report
+    retry["warnings"].insert(0, "no ruled tables in the PDF: the tables were read from its "
+                                "text lines")
+    return retry
 
 
 def _unsupported(fmt: str, size: int) -> str:

@@ -12,6 +12,8 @@ What real reports do to this table, and how it is handled here:
 """
 from __future__ import annotations
 
+import re
+
 from parsers.document import Table
 from parsers.labels import (APPLICANT_COLUMNS, APPLICATION_ROWS, match_applicant_column,
                             match_application_row)
@@ -104,7 +106,15 @@ def _numeric_columns(table: Table, start: int) -> list[int]:
         for r in range(start, len(table.rows)) if looks_numeric(table.rows[r][c]))]
 
 
+_SUB_ITEM = re.compile(r"^[0-9]{1,2}[.,)]")  # 1. 2、 3) after `norm`
+
+
 def _match(parts: list[str]) -> str | None:
+    """The row key of a row's label parts, the most specific part first. A numbered sub-row
+    (1.申请人…) is named by its own words only: its parent （六）其他处理 says nothing about
+    which of the three it is."""
+    if len(parts) > 1 and _SUB_ITEM.match(norm(parts[-1])):
+        return match_application_row(parts[-1])
     for part in reversed(parts):
         key = match_application_row(part)
         if key:
@@ -122,46 +132,67 @@ def _assign(views: list[RowView], warnings: list[str]) -> dict:
     rows: dict[str, dict] = {}
     matched: list[tuple[int, str]] = []  # (position among valued rows, key)
     unmatched: list[tuple[int, RowView]] = []
-    pending: list[str] = []  # label fragments of rows without values
+    fragments: list[list[str]] = []  # label parts of the rows without values since the last
+    open_row: tuple[int, RowView, list[str]] | None = None  # an unmatched row being completed
     valued_count = 0
+
+    def accept(position: int, key: str, view: RowView) -> None:
+        _store(rows, key, view, warnings)
+        matched.append((position, key))
+
     for view in views:
         if "carried_forward" in rows:
             break
         if not _is_valued(view):
             if not view.labels:
                 continue
-            # A fragment continuing the previous row's label?
-            if unmatched and unmatched[-1][0] == valued_count - 1:
-                pos, prev = unmatched[-1]
-                key = match_application_row("".join(prev.labels[-1:] + view.labels))
+            fragments.append(view.labels)
+            if open_row is not None:
+                # A wrapped label under the numbers' line (narrow columns in a PDF).
+                position, row, labels = open_row
+                labels = _continue(labels, view.labels)
+                open_row = (position, row, labels)
+                key = _match(labels)
                 if key and key not in rows:
-                    unmatched.pop()
-                    _store(rows, key, prev, warnings)
-                    matched.append((pos, key))
-                    continue
-            pending.extend(view.labels)
+                    unmatched.remove((position, row))
+                    accept(position, key, row)
+                    open_row, fragments = None, []
             continue
-        key = _match(view.labels)
-        if key is None and pending:
-            key = match_application_row("".join(pending + view.labels[:1]))
-        pending = []
         position = valued_count
         valued_count += 1
+        key = _match(view.labels)
+        if key is None and fragments and open_row is None and not _SUB_ITEM.match(
+                norm(view.labels[0]) if view.labels else ""):
+            # A label begun on the lines above its numbers' line.
+            key = _match(["".join(sum(fragments, [])) + "".join(view.labels[:1])] + view.labels[1:])
+            key = None if key in rows else key
+        fragments, open_row = [], None
         if key is None:
             if _is_subtotal(view.labels):
                 continue  # （三）不予公开 printed with its own sum above its eight reasons
             unmatched.append((position, view))
+            open_row = (position, view, list(view.labels))
             continue
         if key in rows:
             warnings.append(f"table 三: row '{view.label}' read as {key} twice; kept the first")
             continue
-        _store(rows, key, view, warnings)
-        matched.append((position, key))
+        accept(position, key, view)
     _by_row_order(rows, matched, unmatched, warnings)
     if "other_processing" in rows and any(k in rows for k in _OTHER_SUBROWS):
         # （六）其他处理 printed with its own sum above the 2021 sub-rows: a subtotal.
         del rows["other_processing"]
     return {key: rows[key] for key in APPLICATION_ROWS if key in rows}
+
+
+def _continue(labels: list[str], more: list[str]) -> list[str]:
+    """Append a continuation line's label parts to a row's, column by column from the
+    right: ['（三）不', '1.属于国'] + ['予公开', '家秘密'] -> ['（三）不予公开', '1.属于国家秘密']."""
+    if not labels:
+        return list(more)
+    if len(more) > len(labels):
+        more = more[: len(labels) - 1] + ["".join(more[len(labels) - 1:])]
+    head = labels[: len(labels) - len(more)]
+    return head + [a + b for a, b in zip(labels[len(labels) - len(more):], more)]
 
 
 _OTHER_SUBROWS = ("other_no_correction", "other_no_fee", "other_other")

@@ -16,7 +16,7 @@ import re
 
 from parsers.decode import decode_bytes
 from parsers.document import Document, Paragraph, Table
-from parsers.labels import match_application_row, match_category, match_measure
+from parsers.labels import match_application_row, match_category
 from parsers.numbers import is_blank, looks_numeric
 from parsers.sections import match_section_heading
 
@@ -192,12 +192,9 @@ def _short_line(line: str) -> bool:
 
 
 def _header_cells(line: str) -> list[str]:
-    """A header line is split into its column names (信息内容 本年制发件数 …); any other
-    short line is one label cell."""
-    tokens = line.split()
-    if tokens and (tokens[0].startswith("信息内容") or sum(bool(match_measure(t)) for t in tokens) >= 2):
-        return tokens
-    return [line.strip()]
+    """A short line beside spaced rows, split where the spaces are: column names
+    (信息内容 本年制发件数 …) or the wrapped ends of two label columns (予公开 家秘密)."""
+    return _merge_single_chars(line.split())
 
 
 def _merge_single_chars(tokens: list[str]) -> list[str]:

@@ -18,8 +18,19 @@ from report_layout import layout_tables, narrative_from_text, render_html  # noq
 from parsers import parse_bytes  # noqa: E402
 from parsers.model import table_values  # noqa: E402
 
-CASES = sorted(p.name[: -len(".txt")] for p in (HERE / "examples").glob("*.txt"))
-FORMATS = ["html", "html-word-pasted", "docx", "doc", "pdf"]
+# The text examples (narrative and values), and 淮安's real values (thousands of requests,
+# a fee in 万元 with a decimal) under a short narrative: zeros alone cannot show a value
+# landing in the wrong cell.
+CASES = sorted(p.name[: -len(".txt")] for p in (HERE / "examples").glob("*.txt")) + ["real_huaian_2024"]
+FORMATS = ["html", "html-word-pasted", "docx", "doc", "pdf", "pdf-no-rules"]
+HUAIAN_BODY = ("淮安市人民政府2024年政府信息公开工作年度报告", [
+    ("p", "本报告所列统计期限自2024年1月1日至2024年12月31日。"),
+    ("h", "一、总体情况"), ("p", "全年主动公开政府信息5500余条。"),
+    ("h", "二、主动公开政府信息情况"), ("table", 0),
+    ("h", "三、收到和处理政府信息公开申请情况"), ("table", 1),
+    ("h", "四、政府信息公开行政复议、行政诉讼情况"), ("table", 2),
+    ("h", "五、存在的主要问题及改进情况"), ("p", "政策解读质量仍需提升。"),
+    ("h", "六、其他需要报告的事项"), ("p", "无。")])
 TYPOS = {"000_26e4c39d6db4dceb": {"本年废止件数": "本年度止件数"},
          "004_1583c84d3300f656": {"社会公益组织": "社会组织"}}
 
@@ -28,8 +39,13 @@ def _render(name: str, cache: Path) -> tuple[dict, dict[str, bytes]]:
     expected = json.loads((HERE / "examples" / f"{name}.expected.json").read_text("utf-8"))
     tables = layout_tables(expected["values"], expected["meta"]["template"],
                            labels=TYPOS.get(name))
-    title, body = narrative_from_text((HERE / "examples" / f"{name}.txt").read_text("utf-8"))
+    text = HERE / "examples" / f"{name}.txt"
+    title, body = narrative_from_text(text.read_text("utf-8")) if text.exists() else HUAIAN_BODY
     files = render_formats(render_docx(title=title, body=body, tables=tables), cache_dir=cache)
+    # Tables without ruling lines: pdfplumber finds no table, the parser reads the text lines.
+    files["pdf-no-rules"] = render_formats(
+        render_docx(title=title, body=body, tables=tables, borders=False), formats=("pdf",),
+        cache_dir=cache)["pdf"]
     for variant, pasted in (("html", False), ("html-word-pasted", True)):
         files[variant] = render_html(title=title, body=body, tables=tables, site_name="示范县人民政府",
                                      column_name="政府信息公开年报", column_href="./",

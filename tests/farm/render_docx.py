@@ -44,7 +44,7 @@ def _font(run_or_style, size: float, east_asia: str = "宋体", bold: bool = Fal
 
 def render_docx(*, title: str, body: list[tuple[str, object]], tables: list[Table],
                 agency: str | None = None, date: str | None = None,
-                core_title: str | None = None) -> bytes:
+                core_title: str | None = None, borders: bool = True) -> bytes:
     """The report as DOCX bytes: a centred bold title, headings in bold, indented paragraphs,
     and each ("table", i) block as tables[i] with merged cells. `agency` and `date` add a
     right-aligned signature; `core_title` sets the document properties' title."""
@@ -61,7 +61,7 @@ def render_docx(*, title: str, body: list[tuple[str, object]], tables: list[Tabl
     _font(p.add_run(title), 18, "黑体", bold=True)
     for kind, content in body:
         if kind == "table":
-            _add_table(doc, tables[int(content)])
+            _add_table(doc, tables[int(content)], borders)
             doc.add_paragraph()
             continue
         p = doc.add_paragraph()
@@ -89,11 +89,12 @@ def _fixed_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _add_table(doc, table: Table) -> None:
+def _add_table(doc, table: Table, borders: bool = True) -> None:
     grid = expand_grid(table)  # validates the spans
     nrows, ncols = len(grid), len(grid[0])
     t = doc.add_table(rows=nrows, cols=ncols)
-    t.style = "Table Grid"
+    if borders:  # else python-docx's "Normal Table": no ruling lines at all
+        t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     taken: set[tuple[int, int]] = set()
     for r, row in enumerate(table):
