@@ -146,24 +146,23 @@ def _is_heading(p, text: str, styles: _Styles) -> bool:
     return all(bold(r) for r in runs) or all(size(r) >= 32 for r in runs)
 
 
-def _cells(tr):
-    for child in tr:
-        if child.tag == W + "tc":
+def _children(parent, tag: str):
+    """`parent`'s w:<tag> children, looking through content controls and custom XML."""
+    for child in parent:
+        if child.tag == W + tag:
             yield child
         elif child.tag in (W + "sdt", W + "customXml"):
             content = child.find(W + "sdtContent") if child.tag == W + "sdt" else child
             if content is not None:
-                yield from _cells(content)
+                yield from _children(content, tag)
+
+
+def _cells(tr):
+    return _children(tr, "tc")
 
 
 def _rows(tbl):
-    for child in tbl:
-        if child.tag == W + "tr":
-            yield child
-        elif child.tag in (W + "sdt", W + "customXml"):
-            content = child.find(W + "sdtContent") if child.tag == W + "sdt" else child
-            if content is not None:
-                yield from _rows(content)
+    return _children(tbl, "tr")
 
 
 def _int_attr(parent, path: str, default: int) -> int:
