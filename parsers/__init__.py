@@ -19,7 +19,6 @@ _READERS = {
     "doc": ("parsers.office_convert", "read_doc"),
     "wps": ("parsers.office_convert", "read_wps"),
 }
-READABLE = tuple(_READERS)
 
 
 def _reader(fmt: str):

@@ -20,11 +20,6 @@ from parsers.normalize import norm, strip_numbering
 APPLICANT_COLUMNS = ["natural_person", "commercial", "research", "social_welfare",
                      "legal_services", "other_org", "total"]
 
-COLUMN_LABELS = {
-    "natural_person": "自然人", "commercial": "商业企业", "research": "科研机构",
-    "social_welfare": "社会公益组织", "legal_services": "法律服务机构", "other_org": "其他",
-    "total": "总计",
-}
 
 # Canonical order of table 三's rows (2021 format with the three (六) sub-rows; the 2019
 # format and many 2021 reports have the single other_processing row in their place).
