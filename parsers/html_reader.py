@@ -121,11 +121,10 @@ def _narrative_chars(el) -> int:
 
 def _walk(el, doc: Document, buf: list[str]) -> None:
     """Depth-first walk: inline text gathers in `buf`, block elements flush it."""
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if tag in _SKIP or not tag and not isinstance(el, html.HtmlElement):
+    tag = el.tag.lower().split(":")[-1]  # only elements get here: comments are tails only
+    if tag in _SKIP:
         _tail(el, buf)
         return
-    tag = tag.lower().split(":")[-1]
     if tag == "table" and _is_leaf(el):
         _flush(buf, doc)
         table = grid(el, doc.warnings)
