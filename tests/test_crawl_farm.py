@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.farm.server import load_config, start_farm
+from crawler.farm.server import load_config, start_farm
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_config()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from parsers.model import table_values
-from tests.farm.server import load_config, start_farm
+from crawler.farm.server import load_config, start_farm
 from tests.test_crawl_farm import nianbao
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 from tests.farm import build_sites
 from tests.farm.report_layout import (expand_grid, layout_tables, narrative_from_text,
                                       render_html, render_table_html)
-from tests.farm.server import load_config, start_farm
+from crawler.farm.server import load_config, start_farm
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 SITES = Path(__file__).resolve().parent / "farm" / "sites"

@@ -3,7 +3,7 @@
     python tests/farm/build_sites.py [OUT_DIR]
 
 Writes one folder per site family plus `sites/farm.json`, which tells the server what to do
-beyond serving files (files served from tests/examples, redirects, the flaky URL, slow and oversized responses, the pagination
+beyond serving files (redirects, the flaky URL, slow and oversized responses, the pagination
 trap, charsets) and lists what a crawl must find (`documents`, `errors`, `never_fetch`,
 `list_pages`). Tests read farm.json rather than repeating paths.
 
@@ -17,11 +17,12 @@ Sites:
   the 002 report, a slow list page and an oversized attachment.
 - jslist/  a list built by JavaScript from inline data (needs the browser), linking the 004
   report rendered as Word pastes it (numbers split over spans).
-- trap/    (served by the server, no files) endless pagination: index_<n>.html for every n.
+- trap/    (crawler/farm/apps/trap.py, no files) endless pagination: index_<n>.html for every n.
 """
 from __future__ import annotations
 
 import html
+from importlib import import_module
 import json
 import shutil
 import sys
@@ -30,7 +31,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 EXAMPLES = REPO / "tests" / "examples"
-SITES = HERE / "sites"
+SITES = REPO / "crawler" / "farm" / "sites"
+
+# Sites with a module of their own (tests/farm/site_<name>.py, each `build(sites_dir, farm)`)
+SITE_MODULES: list[str] = []
 
 sys.path.insert(0, str(HERE))
 from report_layout import layout_tables, narrative_from_text, render_html  # noqa: E402
@@ -57,6 +61,11 @@ TRS_PAGER_JS = """function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, 
 def write(path: Path, text: str, encoding: str = "utf-8") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
+
+
+def copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
 
 
 def load_example(name: str) -> tuple[dict, str]:
@@ -136,11 +145,11 @@ def build_county(farm: dict) -> None:
                       home_href="../../", pub_date=pages["004"][1],
                       labels={"社会公益组织": "社会组织"}))
     # the real 平潭 page, byte for byte, behind a 301 from the URL the list links to, and the
-    # real 淮安 PDF as an attachment of a short report page: served from tests/examples
-    # (farm.json "files") rather than copied, so the repository holds them once
+    # real 淮安 PDF as an attachment of a short report page (copied: the farm ships in the
+    # package, for `nianbao demo`, and must not read tests/ at run time)
     pdf_name = "P020250120384756129301.pdf"
-    farm["files"][col + "202103/t20210305_80595.htm"] = "tests/examples/real_pingtan_2020.html"
-    farm["files"][col + "202501/" + pdf_name] = "tests/examples/real_huaian_2024.pdf"
+    copy(EXAMPLES / "real_pingtan_2020.html", site / "zfxxgknb" / "202103" / "t20210305_80595.htm")
+    copy(EXAMPLES / "real_huaian_2024.pdf", site / "zfxxgknb" / "202501" / pdf_name)
     huaian_title = "淮安市人民政府2024年政府信息公开工作年度报告"
     write(site / "zfxxgknb" / "202501" / "t20250120_200001.html",
           render_html(title=huaian_title,
@@ -267,18 +276,20 @@ document.addEventListener("DOMContentLoaded", function () {
 
 
 def main(out: Path | None = None) -> None:
-    """Write the sites into `out` (default: tests/farm/sites, replacing what is there)."""
+    """Write the sites into `out` (default: crawler/farm/sites, replacing what is there)."""
     global SITES
-    SITES = Path(out) if out else HERE / "sites"
+    SITES = Path(out) if out else REPO / "crawler" / "farm" / "sites"
     if SITES.exists():
         shutil.rmtree(SITES)
     SITES.mkdir(parents=True)
-    farm: dict = {"files": {}, "redirects": {}, "flaky": [], "slow": {}, "oversized": {}, "charset": {},
-                  "robots_disallow": [], "trap": "/trap/zfxxgknb/", "list_pages": [],
+    farm: dict = {"redirects": {}, "flaky": [], "slow": {}, "oversized": {}, "charset": {},
+                  "robots_disallow": [], "list_pages": [],
                   "documents": [], "errors": [], "never_fetch": []}
     build_county(farm)
     build_gbk(farm)
     build_jslist(farm)
+    for module in SITE_MODULES:
+        import_module(module).build(SITES, farm)
     write(SITES / "farm.json", json.dumps(farm, ensure_ascii=False, indent=1) + "\n")
     print(f"wrote {sum(1 for p in SITES.rglob('*') if p.is_file())} files under {SITES}")
 

@@ -1,56 +1,50 @@
-"""The portal farm: fixture government portals served on 127.0.0.1 for tests and `nianbao demo`.
+"""The portal farm's HTTP server: fixture government portals on 127.0.0.1.
 
-Standard library only (a `ThreadingHTTPServer` in a thread), so `nianbao demo` can load this
-file by path from an installed checkout. Static files come from `sites/` beside this file;
-`sites/farm.json` (written by build_sites.py) adds the behaviours real portals have:
+Standard library only (a `ThreadingHTTPServer` in a thread). Static files come from `sites/`
+beside this file; `sites/farm.json` (written by tests/farm/build_sites.py) adds the
+behaviours real portals have:
 
-- `files`: URL path -> file under the repository (the real example page and PDF, kept once)
 - `redirects`: 301 to another path; `flaky`: 503 (Retry-After: 1) on the first request, then 200
 - `slow`: seconds to wait before answering; `oversized`: a body of N bytes declared and streamed
-- `trap`: a folder whose `index_<n>.html` exists for every n (endless pagination)
 - `charset`: site -> charset sent in Content-Type for its HTML (others rely on <meta>)
 - `robots_disallow`: paths /robots.txt forbids
 
-Attachments (.pdf .doc .docx .wps .xls .xlsx .zip) are sent as application/octet-stream, as
-many portals do. GET /_farm/requests returns the request log as JSON (tests use it to prove
-a path was never fetched).
+Dynamic sites (CMS data calls, bot challenges, the pagination trap) are the modules of
+`apps/`. Static files carry an ETag and a Last-Modified date and answer conditional GETs
+with 304, as real portal web servers do. Attachments (.pdf .doc .docx .wps .xls .xlsx .zip)
+are sent as application/octet-stream, as many portals do. GET /_farm/requests returns the
+request log as JSON (tests use it to prove a path was or was never fetched).
 
     start_farm(port=0) -> (base_url, stop)
-    python -m tests.farm.server --port 8080      # or: python tests/farm/server.py
+    python -m crawler.farm.server --port 8080
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import re
 import threading
 import time
+from email.utils import formatdate
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from crawler.farm.apps import FarmRequest, Reply, load_apps
 
 HERE = Path(__file__).resolve().parent
 SITES = HERE / "sites"
-REPO = HERE.parents[1]
 ATTACHMENT_EXTS = {".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".zip", ".rar"}
 TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".css": "text/css",
          ".js": "application/javascript", ".json": "application/json", ".txt": "text/plain",
-         ".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif"}
+         ".xml": "text/xml", ".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif"}
+# every static file claims this date: the sites are generated, their mtimes mean nothing
+LAST_MODIFIED = formatdate(1735689600, usegmt=True)  # 2025-01-01
 
 
 def load_config() -> dict:
     return json.loads((SITES / "farm.json").read_text("utf-8"))
-
-
-def trap_page(n: int) -> bytes:
-    nxt = f"index_{n + 1}.html"
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8" /><title>往年年报 第{n + 1}页_陷阱县人民政府</title></head>
-<body><div class="nav"><a href="/trap/">首页</a> &gt; <span>往年年报</span></div>
-<ul class="list"><li>第{n + 1}页：本页暂无信息</li></ul>
-<div class="page"><script>createPageHTML(100000, {n}, "index", "html");</script>
-<a href="{nxt}">下一页</a></div></body></html>
-""".encode("utf-8")
 
 
 class FarmServer(ThreadingHTTPServer):
@@ -60,6 +54,7 @@ class FarmServer(ThreadingHTTPServer):
     def __init__(self, address, config: dict):
         super().__init__(address, FarmHandler)
         self.config = config
+        self.apps = load_apps()
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.flaky_seen: set[str] = set()
@@ -79,6 +74,9 @@ class FarmHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.handle_request(head=False)
 
+    def do_POST(self) -> None:
+        self.handle_request(head=False)
+
     # --------------------------------------------------------------------------------------
     def handle_request(self, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
@@ -87,7 +85,8 @@ class FarmHandler(BaseHTTPRequestHandler):
             if path != "/_farm/requests":
                 self.server.requests.append({"method": self.command, "path": self.path,
                                              "user_agent": self.headers.get("User-Agent"),
-                                             "referer": self.headers.get("Referer")})
+                                             "referer": self.headers.get("Referer"),
+                                             "cookie": self.headers.get("Cookie")})
         if path == "/_farm/requests":
             with self.server.lock:
                 body = json.dumps(self.server.requests).encode()
@@ -109,21 +108,43 @@ class FarmHandler(BaseHTTPRequestHandler):
                                       "text/html", head, extra=[("Retry-After", "1")])
         if path in cfg["oversized"]:
             return self.send_oversized(int(cfg["oversized"][path]), head)
-        if path.startswith(cfg["trap"]):
-            m = re.fullmatch(re.escape(cfg["trap"]) + r"(?:index(?:_(\d+))?\.html)?", path)
-            if m:
-                return self.send_body(200, trap_page(int(m.group(1) or 0)),
-                                      "text/html; charset=utf-8", head)
-            return self.send_not_found(head)
+        reply = self.ask_apps(path)
+        if reply is not None:
+            return self.send_body(reply.status, reply.body, reply.content_type, head,
+                                  extra=reply.headers)
         file = self.resolve(path)
         if file is None:
             return self.send_not_found(head)
-        return self.send_body(200, file.read_bytes(), self.content_type(path, file), head)
+        body = file.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        validators = [("ETag", etag), ("Last-Modified", LAST_MODIFIED)]
+        if self.headers.get("If-None-Match") == etag or (
+                self.headers.get("If-None-Match") is None
+                and self.headers.get("If-Modified-Since") == LAST_MODIFIED):
+            return self.send_body(304, b"", self.content_type(path, file), head, extra=validators)
+        return self.send_body(200, body, self.content_type(path, file), head, extra=validators)
+
+    def ask_apps(self, path: str) -> Reply | None:
+        parts = urlsplit(self.path)
+        form: dict[str, str] = {}
+        if self.command == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+        cookies = SimpleCookie()
+        try:
+            cookies.load(self.headers.get("Cookie") or "")
+        except Exception:
+            pass
+        req = FarmRequest(method=self.command, path=path, query=dict(parse_qsl(parts.query)),
+                          headers={k.lower(): v for k, v in self.headers.items()}, form=form,
+                          cookies={k: m.value for k, m in cookies.items()}, sites=SITES)
+        for app in self.server.apps:
+            reply = app.respond(req)
+            if reply is not None:
+                return reply
+        return None
 
     def resolve(self, path: str) -> Path | None:
-        cfg = self.server.config
-        if path in cfg["files"]:
-            return REPO / cfg["files"][path]
         candidate = (SITES / path.lstrip("/")).resolve()
         if SITES.resolve() not in candidate.parents and candidate != SITES.resolve():
             return None
@@ -149,7 +170,8 @@ class FarmHandler(BaseHTTPRequestHandler):
                   extra: list[tuple[str, str]] = ()) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
         for name, value in extra:
             self.send_header(name, value)
         self.end_headers()
