@@ -1,34 +1,20 @@
 """`nianbao demo`: the whole job on the bundled demo portals, on this machine only.
 
-Starts the portal farm (tests/farm/server.py, loaded by path from this checkout: `tests` is
-not an installed package, and the farm is standard-library only) on a free 127.0.0.1 port,
-crawls the registry's demo portals (`real: false`) with `{farm}` filled in, parses what was
-archived, stops the farm and serves Datasette. Nothing is installed here.
+Starts the portal farm that ships in the package (`crawler.farm`) on a free 127.0.0.1 port,
+crawls the farm's portals (`crawler/farm/portals.yml`) with `{farm}` filled in, parses what
+was archived, stops the farm and serves Datasette. Nothing here reads the source tree.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import sys
 from pathlib import Path
-from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[1]
-FARM_SERVER = REPO / "tests" / "farm" / "server.py"
-PORTALS_FILE = REPO / "portals.yml"
+from crawler.farm import server as farm
 
-
-def load_farm() -> ModuleType:
-    """The farm server module, imported from its file (raises FileNotFoundError if absent)."""
-    if not FARM_SERVER.is_file():
-        raise FileNotFoundError(f"{FARM_SERVER} not found: `nianbao demo` needs a source "
-                                f"checkout (the demo portals live in tests/farm/)")
-    spec = importlib.util.spec_from_file_location("nianbao_farm_server", FARM_SERVER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PORTALS_FILE = Path(farm.__file__).resolve().parent / "portals.yml"
 
 
 def demo_portal_names(farm_url: str) -> list[str]:
@@ -42,11 +28,6 @@ def run_demo(data_dir: Path | str, port: int = 8001, serve: bool = True) -> int:
     from crawler.crawl import run_crawl
 
     data_dir = Path(data_dir)
-    try:
-        farm = load_farm()
-    except FileNotFoundError as e:
-        print(f"nianbao demo: {e}", file=sys.stderr)
-        return 2
     chromium = os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium")
     render = "auto"
     if not (Path(chromium).exists() or shutil.which(chromium)):

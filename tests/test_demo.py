@@ -1,4 +1,4 @@
-"""`nianbao demo`: the farm loads from the checkout; a full run crawls and parses the demo portals."""
+"""`nianbao demo`: the farm ships in the package; a full run crawls and parses the demo portals."""
 from __future__ import annotations
 
 import sqlite3
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import demo_portal_names, load_farm
+from crawler.demo import demo_portal_names
+from crawler.farm import server as farm
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_demo_loads_the_farm_by_path():
-    farm = load_farm()
+def test_demo_serves_the_packaged_farm():
     base, stop = farm.start_farm(0)
     try:
         assert base.startswith("http://127.0.0.1:")

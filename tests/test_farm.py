@@ -15,7 +15,7 @@ from tests.farm.report_layout import (expand_grid, layout_tables, narrative_from
 from crawler.farm.server import load_config, start_farm
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-SITES = Path(__file__).resolve().parent / "farm" / "sites"
+SITES = Path(__file__).resolve().parents[1] / "crawler" / "farm" / "sites"
 CONFIG = load_config()
 
 
