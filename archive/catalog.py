@@ -19,7 +19,7 @@ from archive.schema import ensure_schema
 CAPTURE_COLUMNS = (
     "run_id", "portal", "url", "final_url", "method", "status", "headers", "fetched_at",
     "payload_sha256", "payload_size", "content_type", "referrer", "rendered", "record_type",
-    "refers_to", "warc_file", "warc_offset", "warc_length", "warc_record_id",
+    "refers_to", "warc_file", "warc_offset", "warc_length", "warc_record_id", "challenge",
 )
 # Typed crawl_runs columns filled from the stats dict by finish_run.
 RUN_STAT_COLUMNS = ("requests", "captures", "bytes", "errors", "documents")
@@ -92,6 +92,45 @@ class Catalog:
              json.dumps(region or {}, ensure_ascii=False), utc_now()))
         self.conn.commit()
 
+    def resume_run(self, run_id: str) -> bool:
+        """Mark an unfinished run as running again (a JOBDIR resume); False if unknown."""
+        cur = self.conn.execute(
+            "UPDATE crawl_runs SET status = 'running', finished_at = NULL WHERE id = ?",
+            (run_id,))
+        self.conn.commit()
+        return cur.rowcount > 0
+
+    def set_run_portals(self, run_id: str, portals: Iterable[str]) -> None:
+        self.conn.execute("UPDATE crawl_runs SET portals = ? WHERE id = ?",
+                          (json.dumps(list(portals), ensure_ascii=False), run_id))
+        self.conn.commit()
+
+    def record_portal_stats(self, run_id: str, portals: Iterable[str]) -> list[dict]:
+        """Count each portal's share of a run into `crawl_run_portals`; return the rows."""
+        rows = []
+        q = self.conn.execute
+        for portal in portals:
+            pages, size, challenges = q(
+                "SELECT count(*), coalesce(sum(payload_size), 0), count(challenge) "
+                "FROM captures WHERE run_id = ? AND portal = ?", (run_id, portal)).fetchone()
+            changes = dict(q(
+                "SELECT dc.change, count(*) FROM document_captures dc JOIN documents d "
+                "ON d.id = dc.document_id WHERE dc.run_id = ? AND d.portal = ? "
+                "GROUP BY dc.change", (run_id, portal)).fetchall())
+            errors = q("SELECT count(*) FROM crawl_errors WHERE run_id = ? AND portal = ?",
+                       (run_id, portal)).fetchone()[0]
+            row = {"run_id": run_id, "portal": portal, "pages": pages,
+                   "documents": sum(changes.values()), "new_reports": changes.get("new", 0),
+                   "changed_reports": changes.get("changed", 0),
+                   "unchanged_reports": changes.get("unchanged", 0), "errors": errors,
+                   "challenges": challenges, "bytes": size}
+            names = list(row)
+            q(f"INSERT OR REPLACE INTO crawl_run_portals ({', '.join(names)}) "
+              f"VALUES ({', '.join('?' * len(names))})", [row[n] for n in names])
+            rows.append(row)
+        self.conn.commit()
+        return rows
+
     def ensure_run(self, run_id: str, portals: Iterable[str] = ()) -> None:
         """Make sure a crawl_runs row exists for `run_id` (a run started elsewhere)."""
         self.conn.execute(
@@ -161,6 +200,12 @@ class Catalog:
         return _row(self.conn.execute("SELECT * FROM captures WHERE id = ?",
                                       (capture_id,)).fetchone())
 
+    def latest_ok_capture(self, url: str) -> dict | None:
+        """The most recent 200 (or confirmed 304) capture of `url`, for a conditional GET."""
+        return _row(self.conn.execute(
+            "SELECT * FROM captures WHERE (url = ? OR final_url = ?) AND status IN (200, 304) "
+            "ORDER BY id DESC LIMIT 1", (url, url)).fetchone())
+
     def latest_capture_for_url(self, url: str) -> dict | None:
         """The most recent capture requested at, or served from, `url`."""
         return _row(self.conn.execute(
@@ -177,11 +222,20 @@ class Catalog:
 
     # -- documents -----------------------------------------------------------------------
     def upsert_document(self, portal: str | None, url: str, title: str | None, kind: str,
-                        referrer: str | None, run_id: str, capture_id: int | None) -> int:
-        """Add a report candidate or update it (last run, latest capture, a better title).
+                        referrer: str | None, run_id: str, capture_id: int | None,
+                        not_modified: bool = False) -> tuple[int, str]:
+        """Add a report candidate or update it (last run, latest capture, a better title),
+        and link it to this run's capture in `document_captures`.
 
         The first run that found it is kept; a None title or capture never overwrites one.
+        Returns (document id, change): "new" (never seen), "changed" (its payload differs
+        from the latest capture before this one) or "unchanged" (same payload, or a 304).
         """
+        before = self.get_document(url)
+        change = "new"
+        if before is not None:
+            change = "unchanged" if not_modified else self._payload_change(
+                before["latest_capture_id"], capture_id)
         self.conn.execute(
             "INSERT INTO documents (portal, url, title, kind, referrer, first_run_id, "
             "last_run_id, latest_capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -192,8 +246,21 @@ class Catalog:
             "last_run_id = excluded.last_run_id, "
             "latest_capture_id = coalesce(excluded.latest_capture_id, latest_capture_id)",
             (portal, url, title, kind, referrer, run_id, run_id, capture_id))
+        doc_id = self.conn.execute("SELECT id FROM documents WHERE url = ?", (url,)).fetchone()[0]
+        self.conn.execute(
+            "INSERT INTO document_captures (document_id, capture_id, run_id, change, found_on, "
+            "link_text) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(document_id, run_id) DO UPDATE "
+            "SET capture_id = coalesce(excluded.capture_id, capture_id)",
+            (doc_id, capture_id, run_id, change, referrer, title))
         self.conn.commit()
-        return self.conn.execute("SELECT id FROM documents WHERE url = ?", (url,)).fetchone()[0]
+        return doc_id, change
+
+    def _payload_change(self, old_capture: int | None, new_capture: int | None) -> str:
+        if old_capture is None or new_capture is None or old_capture == new_capture:
+            return "unchanged" if old_capture == new_capture else "changed"
+        shas = {r[0] for r in self.conn.execute(
+            "SELECT payload_sha256 FROM captures WHERE id IN (?, ?)", (old_capture, new_capture))}
+        return "unchanged" if len(shas) == 1 else "changed"
 
     def get_document(self, url: str) -> dict | None:
         return _row(self.conn.execute("SELECT * FROM documents WHERE url = ?",
@@ -204,31 +271,41 @@ def archive_exchange(catalog: Catalog, writer, *, run_id: str, url: str, status:
                      body: bytes, response_headers=(), request_headers=(), method: str = "GET",
                      final_url: str | None = None, portal: str | None = None,
                      referrer: str | None = None, rendered: bool = False,
-                     protocol: str | None = None, request_body: bytes = b"") -> int:
+                     protocol: str | None = None, request_body: bytes = b"",
+                     not_modified_of: dict | None = None, challenge: str | None = None) -> int:
     """Archive one HTTP exchange: WARC records (a revisit if the payload is already stored)
     and its `captures` row. Returns the capture id.
 
     :param writer: the run's `archive.warc_writer.WarcWriterFile`
     :param rendered: a browser produced the body (already content-decoded)
+    :param not_modified_of: the capture a 304 answer confirms (a conditional request): the
+        304 becomes a server-not-modified revisit of it, with its payload digest
+    :param challenge: the bot challenge met on the way to this response, if any
     """
     from archive.warc_writer import normalize_headers
 
-    sha = hashlib.sha256(body).hexdigest()
-    original = catalog.find_payload(sha)
+    if status == 304 and not_modified_of is not None:
+        sha = not_modified_of["payload_sha256"]
+        original = (not_modified_of if not_modified_of["record_type"] == "response"
+                    else catalog.get_capture(not_modified_of["refers_to"]))
+    else:
+        sha = hashlib.sha256(body).hexdigest()
+        original = catalog.find_payload(sha)
     revisit_of = ((original["final_url"] or original["url"], original["fetched_at"])
                   if original else None)
     exchange = writer.write_exchange(
         url=url, method=method, request_headers=request_headers, request_body=request_body,
         status=status, response_headers=response_headers, body=body,
         response_url=final_url or url, protocol=protocol, revisit_of=revisit_of,
-        decoded_body=rendered)
+        decoded_body=rendered, not_modified_sha256=sha if status == 304 and original else None)
     rec = exchange.response
     headers = normalize_headers(response_headers)
     content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
     return catalog.add_capture(
         run_id=run_id, portal=portal, url=url, final_url=final_url or url, method=method,
         status=status, headers=headers, fetched_at=rec.warc_date, payload_sha256=sha,
-        payload_size=len(body), content_type=content_type, referrer=referrer,
+        payload_size=original["payload_size"] if status == 304 and original else len(body),
+        content_type=content_type, referrer=referrer, challenge=challenge,
         rendered=int(rendered), record_type=rec.record_type,
         refers_to=original["id"] if original else None, warc_file=rec.warc_file,
         warc_offset=rec.offset, warc_length=rec.length, warc_record_id=rec.record_id)

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS captures (
     warc_file TEXT NOT NULL,          -- relative to data/warc/
     warc_offset INTEGER NOT NULL,
     warc_length INTEGER NOT NULL,
-    warc_record_id TEXT
+    warc_record_id TEXT,
+    challenge TEXT                    -- a bot challenge met and solved for this capture
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
 CREATE INDEX IF NOT EXISTS captures_sha ON captures(payload_sha256);
@@ -81,6 +82,31 @@ CREATE TABLE IF NOT EXISTS documents (
     first_run_id TEXT,
     last_run_id TEXT,
     latest_capture_id INTEGER REFERENCES captures(id)
+);
+
+CREATE TABLE IF NOT EXISTS document_captures (
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    capture_id INTEGER REFERENCES captures(id),
+    run_id TEXT NOT NULL REFERENCES crawl_runs(id),
+    change TEXT NOT NULL,             -- new, changed, unchanged (same payload, or a 304)
+    found_on TEXT,                    -- the page that linked to it in this run
+    link_text TEXT,
+    UNIQUE (document_id, run_id)
+);
+CREATE INDEX IF NOT EXISTS document_captures_capture ON document_captures(capture_id);
+
+CREATE TABLE IF NOT EXISTS crawl_run_portals (
+    run_id TEXT NOT NULL REFERENCES crawl_runs(id),
+    portal TEXT NOT NULL,
+    pages INTEGER,                    -- captures of this portal in the run (every response)
+    documents INTEGER,                -- report candidates downloaded
+    new_reports INTEGER,
+    changed_reports INTEGER,
+    unchanged_reports INTEGER,
+    errors INTEGER,
+    challenges INTEGER,               -- bot challenges met (and solved in the browser)
+    bytes INTEGER,
+    PRIMARY KEY (run_id, portal)
 );
 
 CREATE TABLE IF NOT EXISTS reports (
@@ -173,10 +199,23 @@ CREATE TABLE IF NOT EXISTS catalog_meta (
 """
 
 
+# Columns added after a table was first released: an older catalog gets them on open.
+ADDED_COLUMNS = {"captures": {"challenge": "TEXT"}}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables and indexes; switch the database to WAL mode."""
+    """Create missing tables, columns and indexes; switch the database to WAL mode."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.executescript(TABLES)
+    _add_missing_columns(conn)
     conn.execute(
         "INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),

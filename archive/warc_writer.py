@@ -119,6 +119,9 @@ class Exchange:
     payload_size: int
 
 
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.0/revisit/server-not-modified"
+
+
 class _Sha256WARCWriter(WARCWriter):
     """warcio's writer with sha256 block and payload digests."""
 
@@ -209,7 +212,8 @@ class WarcWriterFile:
                        reason: str | None = None, protocol: str | None = None,
                        fetched_at: datetime | None = None, request_body: bytes = b"",
                        revisit_of: tuple[str, str] | None = None,
-                       decoded_body: bool = False) -> Exchange:
+                       decoded_body: bool = False,
+                       not_modified_sha256: str | None = None) -> Exchange:
         """Write a request record and a response (or revisit) record for one exchange.
 
         :param url: the URL requested (the request record's target; query string kept)
@@ -221,12 +225,15 @@ class WarcWriterFile:
             payload: a revisit record is written instead of the bytes
         :param decoded_body: the body is already content-decoded (a browser rendered it):
             Content-Encoding is kept as X-Archive-Orig-Content-Encoding
+        :param not_modified_sha256: the server answered 304 to a conditional request for the
+            payload `revisit_of` holds, whose sha256 this is: the revisit record gets the
+            server-not-modified profile and that payload's digest
         """
         self._ensure_file()
         protocol = protocol or "HTTP/1.1"
         date = warc_date(fetched_at)
         response_url = response_url or url
-        sha = hashlib.sha256(body).hexdigest()
+        sha = not_modified_sha256 or hashlib.sha256(body).hexdigest()
         writer = self._writer
         assert writer is not None
 
@@ -268,6 +275,8 @@ class WarcWriterFile:
                 http_headers=resp_http,
                 warc_headers_dict={"WARC-Type": "revisit", "WARC-Record-ID": resp_id,
                                    "WARC-Date": date, "WARC-Concurrent-To": req_id})
+            if not_modified_sha256:
+                response.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
         req_info = self._write(request)
         resp_info = self._write(response)
         resp_info = replace(resp_info, payload_sha256=sha)

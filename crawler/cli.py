@@ -45,22 +45,42 @@ def cli() -> None:
 @click.option("--render", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True,
               help="Render pages in Chromium: as the portal entry says (auto), for every page, or never.")
+@click.option("--set", "-s", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy or NIANBAO_* setting for this run, as `scrapy crawl -s` (repeatable).")
 @click.option("--no-parse", is_flag=True, help="Archive only; do not parse what was fetched.")
 def crawl(data_dir: Path, portals_file: Path, portal_names: tuple[str, ...], render: str,
-          no_parse: bool) -> None:
+          overrides: tuple[str, ...], no_parse: bool) -> None:
     """Crawl portals, archive every response to WARC, then parse what is new.
 
-    Example: nianbao crawl --portal demo-county
-    """
-    from crawler.crawl import run_crawl
-    from crawler.portals import PortalsError
+    Runs the Scrapy project's `portal` spider (the same as `scrapy crawl portal`) over the
+    selected portals at once. A crawl killed mid-way resumes where it stopped on the next
+    run with the same portals; a second crawl of the same data directory exits with 3.
 
+    Example: nianbao crawl --portal demo-county -s DOWNLOAD_DELAY=2
+    """
+    from crawler.crawl import portal_table, run_crawl
+    from crawler.lock import CrawlLocked
+    from spiders.portals import PortalsError
+
+    settings = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            click.echo(f"nianbao crawl: --set takes NAME=VALUE, not {item!r}", err=True)
+            sys.exit(2)
+        settings[name.strip()] = value
     try:
-        stats = run_crawl(data_dir, portals_file, list(portal_names), render=render)
+        stats = run_crawl(data_dir, portals_file, list(portal_names), render=render,
+                          settings=settings)
     except PortalsError as exc:
         click.echo(f"nianbao crawl: {exc}", err=True)
         sys.exit(2)
+    except CrawlLocked as exc:
+        click.echo(f"nianbao crawl: {exc}", err=True)
+        sys.exit(3)
     click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
+    if stats["per_portal"]:
+        click.echo(portal_table(stats["per_portal"]), err=True)
     if not no_parse:
         _parse(data_dir, reparse_all=False, workers=None)
     if stats.get("status") not in (None, "finished"):
@@ -189,10 +209,41 @@ def export(data_dir: Path, wacz: Path) -> None:
 
 
 @cli.command()
-@click.option("--install", is_flag=True)
-def schedule(install: bool) -> None:
-    """Print or install a systemd timer / crontab line for a daily crawl. (Not built yet.)"""
-    _not_built("schedule", "scheduling is planned")
+@data_option
+@portals_option
+@click.option("--format", "fmt", type=click.Choice(["systemd", "cron"]), default=None,
+              help="A systemd service + timer, or a crontab line. "
+                   "Default: systemd when systemd is PID 1, else cron.")
+@click.option("--at", default="03:17", show_default=True, metavar="HH:MM",
+              help="Time of day to crawl (systemd adds a random delay of up to 30 minutes).")
+@click.option("--install", is_flag=True,
+              help="Install: write the units and enable the timer, or add the line to your crontab "
+                   "(replacing an earlier nianbao line).")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where --install writes the systemd units. "
+                   "Default: /etc/systemd/system for root, else ~/.config/systemd/user.")
+def schedule(data_dir: Path, portals_file: Path, fmt: str | None, at: str, install: bool,
+             unit_dir: Path | None) -> None:
+    """Print or install a systemd timer (or a crontab line) that runs `nianbao crawl` daily.
+
+    Without --install, prints the unit files (or the crontab line) and how to install them.
+    Paths are made absolute, so the schedule does not depend on where it runs from.
+
+    Example: nianbao schedule --at 02:30 --install
+    """
+    from crawler.schedule import ScheduleError, parse_at
+    from crawler.schedule import schedule as run_schedule
+
+    try:
+        parse_at(at)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
+    try:
+        run_schedule(data_dir, portals_file, fmt=fmt, at=at, install=install, unit_dir=unit_dir,
+                     out=click.echo, note=lambda text: click.echo(text, err=True))
+    except (ScheduleError, OSError) as exc:
+        click.echo(f"nianbao schedule: {exc}", err=True)
+        sys.exit(1)
 
 
 def main() -> None:

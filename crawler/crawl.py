@@ -1,22 +1,24 @@
-"""A crawl run: portals.yml in, WARC files + catalog rows out.
+"""`nianbao crawl`: a thin wrapper over the Scrapy project's `portal` spider.
 
-`run_crawl(...)` creates the data directories, opens a run in the catalog, runs one
-`PortalSpider` per selected portal in a Scrapy `CrawlerProcess` in this process, and closes
-the run with its counts and Scrapy's stats: status `finished`, `interrupted` (Ctrl-C) or
-`failed` (an exception, or a spider that could not start). An error inside a spider callback
-becomes a `crawl_errors` row and the crawl goes on. Twisted's reactor runs once per
-process, so call it once per process (the CLI does).
+It validates the registry first (a mistake stops the crawl before any request), loads the
+project's settings module (`crawler.settings`), sets nianbao's settings for this run (data
+directory, registry, render mode, a JOBDIR per portal selection so a killed crawl resumes),
+and runs the one `portal` spider over every selected portal in this process. Everything
+else (the lock, the run's catalog rows, archiving) is done by the project's own components,
+exactly as under `scrapy crawl portal`. Twisted's reactor runs once per process, so call
+this once per process (the CLI does).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
-import time
 from pathlib import Path
 
-from archive.catalog import Catalog
-from crawler.portals import PortalsError, load_portals, select_portals
-from crawler.settings import scrapy_settings, user_agent
+from archive.catalog import Catalog, new_run_id
+from crawler.lock import CrawlLocked
+from crawler.runs import job_run_id
+from spiders.portals import PortalsError, load_portals, select_portals
 
 logger = logging.getLogger(__name__)
 
@@ -38,21 +40,36 @@ def configure_logging(log_file: Path, level: str = "INFO") -> list[logging.Handl
     return [to_file, to_err]
 
 
-def _sum(stats_list: list[dict], key: str) -> int:
-    return sum(int(s.get(key) or 0) for s in stats_list)
+def project_settings(overrides: dict | None = None):
+    """The Scrapy project's settings (crawler.settings), with `overrides` on top."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.update(overrides or {}, priority="cmdline")
+    return settings
+
+
+def jobdir_for(data_dir: Path, names: list[str]) -> Path:
+    """One JOBDIR per portal selection: resuming continues the same crawl, not another."""
+    key = hashlib.sha1(",".join(sorted(names)).encode()).hexdigest()[:12]
+    return data_dir / "jobs" / key
 
 
 def run_crawl(data_dir: Path | str, portals_file: Path | str, portal_names: list[str] | tuple = (),
-              render: str = "auto", farm_url: str | None = None) -> dict:
+              render: str = "auto", farm_url: str | None = None,
+              settings: dict | None = None) -> dict:
     """Crawl the named portals (default: every runnable one) into `data_dir`.
 
     :param portals_file: the registry (portals.yml format)
     :param render: "auto" (as each portal says), "always" or "never" (no browser at all)
     :param farm_url: base URL of a running portal farm, replacing `{farm}` in the registry
-    :returns: run_id, status, portals, requests, captures, errors, documents, duration_s, log_file
+    :param settings: Scrapy or NIANBAO_* settings for this run (as `-s NAME=VALUE`)
+    :returns: run_id, status, portals, requests, captures, errors, documents, bytes,
+        duration_s, log_file, and `per_portal` rows (crawl_run_portals)
     :raises PortalsError: the registry is invalid or names an unknown portal
+    :raises CrawlLocked: another crawl holds this data directory
     """
-    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from spiders.portal_spider import PortalSpider
@@ -61,68 +78,64 @@ def run_crawl(data_dir: Path | str, portals_file: Path | str, portal_names: list
     portals = select_portals(load_portals(portals_file, farm_url), list(portal_names), farm_url)
     if not portals:
         raise PortalsError(f"{portals_file}: no portal to crawl")
-    for sub in ("warc", "logs"):
-        (data_dir / sub).mkdir(parents=True, exist_ok=True)
-
-    catalog = Catalog(data_dir / "archive.db")
-    for portal in portals:
-        catalog.upsert_portal(portal.name, portal.title, portal.real, portal.start_urls,
-                              portal.region)
-    run_id = catalog.start_run([p.name for p in portals], settings={
-        "render": render, "robots_txt": True, "user_agent": user_agent(),
-        "portals_file": str(portals_file), "farm_url": farm_url})
-    settings = scrapy_settings(data_dir, run_id, render)
-    settings["LOG_INSTALL_ROOT_HANDLER"] = False  # ours: file + stderr (configure_logging)
-    log_file = Path(settings["NIANBAO_LOG_FILE"])
-    handlers = configure_logging(log_file, settings["LOG_LEVEL"])
-    started = time.monotonic()
-    status, crawlers = "failed", []
+    names = [p.name for p in portals]
+    overrides = dict(settings or {})
+    jobdir = Path(overrides.setdefault("JOBDIR", str(jobdir_for(data_dir, names))))
+    run_id = overrides.get("NIANBAO_RUN_ID") or job_run_id(jobdir) or new_run_id()
+    overrides.update({"NIANBAO_DATA_DIR": str(data_dir), "NIANBAO_PORTALS": str(portals_file),
+                      "NIANBAO_FARM_URL": farm_url, "NIANBAO_RENDER": render,
+                      "NIANBAO_RUN_ID": run_id, "LOG_ENABLED": True})
+    scrapy_settings = project_settings(overrides)
+    log_file = data_dir / "logs" / f"{run_id}.log"
+    handlers = configure_logging(log_file, scrapy_settings.get("LOG_LEVEL"))
+    failures = []
     try:
-        process = CrawlerProcess(settings)
-        for portal in portals:
-            crawler = process.create_crawler(PortalSpider)
-            crawler.signals.connect(_spider_error_recorder(catalog, run_id, portal.name),
-                                    signal=signals.spider_error, weak=False)
-            crawlers.append(crawler)
-            process.crawl(crawler, portal=portal, render=render)
+        process = CrawlerProcess(scrapy_settings, install_root_handler=False)
+        crawler = process.create_crawler(PortalSpider)
+        done = process.crawl(crawler, portals=",".join(names))
+        done.addErrback(failures.append)
         process.start()
-        reasons = [(c.stats.get_value("finish_reason") if c.stats else None) for c in crawlers]
-        if getattr(process, "bootstrap_failed", False) or any(c.spider is None for c in crawlers):
-            status = "failed"
-        elif "shutdown" in reasons:
-            status = "interrupted"
-        else:
-            status = "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
     finally:
-        per_portal = {c.spider.name if c.spider else f"#{i}": (c.stats.get_stats() if c.stats else {})
-                      for i, c in enumerate(crawlers)}
-        scrapy_stats = list(per_portal.values())
-        stats = {
-            "requests": _sum(scrapy_stats, "downloader/request_count"),
-            "portals": per_portal,
-            "duration_s": round(time.monotonic() - started, 2),
-        }
-        catalog.finish_run(run_id, status, stats)
-        row = catalog.get_run(run_id)
-        catalog.close()
         for h in handlers:
             logging.getLogger().removeHandler(h)
             h.close()
-    return {"run_id": run_id, "status": status, "portals": [p.name for p in portals],
-            "requests": row["requests"], "captures": row["captures"], "errors": row["errors"],
-            "documents": row["documents"], "bytes": row["bytes"],
-            "duration_s": stats["duration_s"], "log_file": str(log_file)}
+    for failure in failures:
+        if failure.check(CrawlLocked):
+            raise failure.value
+    with Catalog(data_dir / "archive.db") as catalog:
+        row = catalog.get_run(run_id) or {}
+        per_portal = [dict(r) for r in catalog.conn.execute(
+            "SELECT * FROM crawl_run_portals WHERE run_id = ? ORDER BY portal", (run_id,))]
+    status = row.get("status") or "failed"
+    if failures and status == "running":
+        status = "failed"
+    stats = _load(row.get("stats"))
+    return {"run_id": run_id, "status": status, "portals": names,
+            "requests": row.get("requests"), "captures": row.get("captures"),
+            "errors": row.get("errors"), "documents": row.get("documents"),
+            "bytes": row.get("bytes"), "duration_s": stats.get("duration_s"),
+            "resumed": stats.get("resumed", False), "log_file": str(log_file),
+            "per_portal": per_portal,
+            "failure": str(failures[0].value) if failures else None}
 
 
-def _spider_error_recorder(catalog: Catalog, run_id: str, portal: str):
-    def record(failure, response, spider=None):
-        try:
-            catalog.add_crawl_error(run_id, portal, response.url,
-                                    f"spider error: {failure.type.__name__}: "
-                                    f"{failure.getErrorMessage()}",
-                                    response.meta.get("referrer"))
-        except Exception:  # never let bookkeeping stop the crawl
-            logger.exception("could not record a spider error for %s", response.url)
-    return record
+def _load(text: str | None) -> dict:
+    import json
+
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}
+
+
+def portal_table(rows: list[dict]) -> str:
+    """The end-of-crawl table: one line per portal."""
+    cols = ("portal", "pages", "documents", "new_reports", "changed_reports",
+            "unchanged_reports", "errors", "challenges")
+    heads = ("portal", "pages", "docs", "new", "changed", "unchanged", "errors", "challenges")
+    table = [heads] + [tuple(str(r.get(c) if r.get(c) is not None else "") for c in cols)
+                       for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(heads))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(line, widths)))
+                     for line in table)

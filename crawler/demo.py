@@ -18,7 +18,7 @@ PORTALS_FILE = Path(farm.__file__).resolve().parent / "portals.yml"
 
 
 def demo_portal_names(farm_url: str) -> list[str]:
-    from crawler.portals import load_portals
+    from spiders.portals import load_portals
 
     return [p.name for p in load_portals(PORTALS_FILE, farm_url) if not p.real]
 

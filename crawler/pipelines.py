@@ -1,42 +1,41 @@
 """The document pipeline: report candidates -> the catalog's `documents` table.
 
 Each `DocumentItem` (a report page or attachment the spider downloaded) becomes or updates
-a `documents` row linked to its capture (the id the archive middleware put in the
-response's meta, else the latest capture of that URL). Each `CrawlErrorItem` (an HTTP error
-that survived the retries: a 404, a 503 after its retries) becomes a `crawl_errors` row;
-download exceptions are recorded by the archive middleware itself.
+a `documents` row, and a `document_captures` row links it to this run's capture (the id the
+archive middleware put in the response's meta, else the latest capture of that URL), with
+the page it was found on, its link text, and whether it is new, changed or unchanged since
+the last run. Each `CrawlErrorItem` (an HTTP error that survived the retries: a 404, a 503
+after its retries, an unsolved bot challenge) becomes a `crawl_errors` row; download
+exceptions are recorded by the archive middleware itself.
 
-Settings: NIANBAO_DATA_DIR and NIANBAO_RUN_ID (both required, else the pipeline is off).
+The pipeline owns its catalog connection (opened with the spider, closed with it).
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 from scrapy.exceptions import NotConfigured
 
 from archive.catalog import Catalog
+from spiders.config import NianbaoConfig
 from spiders.items import CrawlErrorItem, DocumentItem
 
 
 class DocumentPipeline:
-    """:param db_path: the catalog (`archive.db`); :param run_id: the current crawl run."""
+    """:param config: nianbao's settings (catalog path, run id); :param stats: Scrapy's."""
 
-    def __init__(self, db_path: Path | str, run_id: str, stats=None):
-        self.db_path = Path(db_path)
-        self.run_id = run_id
+    def __init__(self, config: NianbaoConfig, stats=None):
+        if not config.run_id:
+            raise NotConfigured("DocumentPipeline needs NIANBAO_RUN_ID")
+        self.config = config
+        self.run_id = config.run_id
         self.stats = stats
         self.catalog: Catalog | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        s = crawler.settings
-        if not s.get("NIANBAO_DATA_DIR") or not s.get("NIANBAO_RUN_ID"):
-            raise NotConfigured("DocumentPipeline needs NIANBAO_DATA_DIR and NIANBAO_RUN_ID")
-        return cls(Path(s["NIANBAO_DATA_DIR"]) / "archive.db", s["NIANBAO_RUN_ID"],
-                   stats=crawler.stats)
+        return cls(NianbaoConfig.from_settings(crawler.settings), stats=crawler.stats)
 
     def open_spider(self) -> None:
-        self.catalog = Catalog(self.db_path)
+        self.catalog = Catalog(self.config.catalog_path)
         self.catalog.ensure_run(self.run_id)
 
     def close_spider(self) -> None:
@@ -56,9 +55,11 @@ class DocumentPipeline:
             if capture_id is None:
                 latest = self.catalog.latest_capture_for_url(item.url)
                 capture_id = latest["id"] if latest else None
-            self.catalog.upsert_document(item.portal, item.url, item.title, item.kind,
-                                         item.referrer, self.run_id, capture_id)
+            _, change = self.catalog.upsert_document(
+                item.portal, item.url, item.title, item.kind, item.referrer, self.run_id,
+                capture_id, not_modified=item.not_modified)
             self._inc("nianbao/documents")
+            self._inc(f"nianbao/documents_{change}")
         elif isinstance(item, CrawlErrorItem):
             self.catalog.add_crawl_error(self.run_id, item.portal, item.url, item.error,
                                          item.referrer)

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
+from spiders.config import NianbaoConfig
+
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header value, or None if absent or unreadable."""
@@ -36,7 +38,7 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 class RetryAfterMiddleware(RetryMiddleware):
     def __init__(self, settings):
         super().__init__(settings)
-        self.max_wait = settings.getfloat("NIANBAO_RETRY_AFTER_MAX", 60.0)
+        self.max_wait = NianbaoConfig.from_settings(settings).retry_after_max
 
     async def process_response(self, request, response):
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:

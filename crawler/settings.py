@@ -1,113 +1,117 @@
-"""Scrapy settings for a nianbao crawl, in one function: `scrapy_settings(...)`.
+"""The Scrapy project's settings module (`scrapy.cfg` names it): nianbao's crawl, as data.
 
-Polite by default: robots.txt obeyed, AutoThrottle on, a named user agent with a contact
-URL, retries for 5xx/429 that honour Retry-After (crawler.retry), bounded downloads. Every
-response passes through the archive middleware (priority 950: next to the downloader, so
-it sees the raw 3xx/4xx/5xx responses before Redirect and Retry do) and every report
-candidate through the document pipeline. Our own settings are prefixed `NIANBAO_`.
+`scrapy crawl portal`, scrapyd and `nianbao crawl` all start from these values; a run
+changes any of them the Scrapy way (`-s NAME=VALUE`, or `nianbao crawl --set NAME=VALUE`).
 
-The browser (scrapy-playwright with the system Chromium) is wired in unless render is
-"never"; Chromium itself starts only when a request asks for it. `NIANBAO_CHROMIUM` names
-another Chromium binary; `NIANBAO_LOG_LEVEL=DEBUG` puts Scrapy's per-request lines in the log.
+Polite by default, for a broad crawl of many government hosts at once: robots.txt obeyed,
+at most 2 requests at a time and about 1 s between requests per host (AutoThrottle may
+slow a host down further, never speed it up), many hosts in parallel through a
+downloader-aware priority queue, retries for 5xx/429 that honour Retry-After
+(crawler.retry), bounded downloads. Every response passes the archive middleware first
+(priority 950: next to the downloader, so it sees raw 3xx/4xx/5xx responses before the
+redirect, retry and challenge middlewares do).
+
+scrapy-playwright is the download handler, but Chromium starts only when a request asks
+for it (`meta["playwright"]`): list pages built by scripts, and bot challenges.
+
+nianbao's own settings are `NIANBAO_*`, read once into `spiders.config.NianbaoConfig`.
 """
 from __future__ import annotations
 
 import os
-from importlib import metadata
-from pathlib import Path
 
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- nianbao's own (README: "Settings") ------------------------------------------------
+NIANBAO_DATA_DIR = os.environ.get("NIANBAO_DATA", "data")
+NIANBAO_PORTALS = "portals.yml"
+NIANBAO_FARM_URL = None            # a running portal farm, filling `{farm}` in the registry
+NIANBAO_RUN_ID = None              # None: the run add-on makes one (or resumes the JOBDIR's)
+NIANBAO_RENDER = "auto"            # auto | always | never
+NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
+NIANBAO_NAV_DEPTH = 3              # links followed from a home page to find the column
+NIANBAO_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
+NIANBAO_RETRY_AFTER_MAX = 60.0     # a longer Retry-After gives up instead of stalling
+NIANBAO_CONDITIONAL = True         # re-runs ask for known documents with ETag / dates
+NIANBAO_PROGRESS = "auto"          # the live progress line: auto (on a terminal) | on | off
+
+# --- politeness ------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = None  # None: "nianbao/<version> (annual-report archiver; +NIANBAO_CONTACT_URL)"
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    # payloads are archived as received: ask for them unencoded (warcio decodes if not)
+    "Accept-Encoding": "identity",
+}
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+REACTOR_THREADPOOL_MAXSIZE = 20
+COOKIES_ENABLED = True
+
+# --- bounds and retries ----------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 200 * 1024 ** 2   # larger: cancelled, recorded in crawl_errors, not stored
+DOWNLOAD_WARNSIZE = 50 * 1024 ** 2
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 0                      # per-portal caps (max_pages, max_documents) bound a crawl
+CLOSESPIDER_PAGECOUNT = 0
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False       # Scrapy 2.19's code-execution HTTP server: never
+
+# --- components ------------------------------------------------------------------------
+ADDONS = {"crawler.runs.RunAddon": 0}
+EXTENSIONS = {
+    "crawler.runs.RunExtension": 100,
+    "crawler.progress.ProgressExtension": 500,
+}
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.RetryAfterMiddleware": 550,
+    "crawler.challenge.ChallengeMiddleware": 600,
+    "crawler.conditional.ConditionalMiddleware": 940,
+    "crawler.middleware.ArchiveMiddleware": 950,
+}
+ITEM_PIPELINES = {"crawler.pipelines.DocumentPipeline": 300}
+
+# --- the browser -----------------------------------------------------------------------
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-PROJECT_URL = "https://github.com/nianbao/nianbao"
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    # Debian's Chromium (browsers cannot be downloaded here); NIANBAO_CHROMIUM overrides
+    "executable_path": os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium"),
+    "args": CHROMIUM_ARGS,
+    "headless": True,
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60_000
+PLAYWRIGHT_MAX_CONTEXTS = 4
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+# images, fonts and media are never loaded by a rendered page
+PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_request"
 
-
-def version() -> str:
-    try:
-        return metadata.version("nianbao")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def user_agent() -> str:
-    return f"nianbao/{version()} (+{PROJECT_URL}; annual-report archiver)"
+LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
 
 
 def chromium_path() -> str:
-    return os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium")
-
-
-def scrapy_settings(data_dir: Path | str, run_id: str, render: str = "auto", *,
-                    log_file: Path | str | None = None, log_level: str = "INFO",
-                    concurrency: int = 8, per_host: int = 4,
-                    download_timeout: float = 60, max_download_bytes: int = 200 * 1024 ** 2,
-                    retry_times: int = 2, autothrottle: bool = True,
-                    close_after_pages: int = 20000) -> dict:
-    """The settings dict for one crawl run.
-
-    :param data_dir: the archive directory (`NIANBAO_DATA_DIR`: WARC files, catalog, logs).
-    :param run_id: the catalog's crawl_runs id (`NIANBAO_RUN_ID`), shared by every spider.
-    :param render: "never" leaves the browser out entirely; "auto"/"always" wire it in.
-    :param log_file: INFO log file (default `data/logs/<run_id>.log`); stderr gets warnings
-        (see `crawler.crawl.configure_logging`).
-    :param max_download_bytes: larger responses are cancelled (`DOWNLOAD_MAXSIZE`).
-    :param close_after_pages: a run-wide safety net (`CLOSESPIDER_PAGECOUNT`) per spider.
-    """
-    data_dir = Path(data_dir)
-    log_file = Path(log_file) if log_file else data_dir / "logs" / f"{run_id}.log"
-    settings = {
-        "BOT_NAME": "nianbao",
-        "USER_AGENT": user_agent(),
-        "ROBOTSTXT_OBEY": True,
-        "DEFAULT_REQUEST_HEADERS": {
-            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-            "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
-            # payloads are archived as received: ask for them unencoded (warcio decodes if not)
-            "Accept-Encoding": "identity",
-        },
-        "CONCURRENT_REQUESTS": concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": per_host,
-        "AUTOTHROTTLE_ENABLED": autothrottle,
-        "AUTOTHROTTLE_START_DELAY": 1.0,
-        "AUTOTHROTTLE_MAX_DELAY": 30.0,
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": 2.0,
-        "DOWNLOAD_TIMEOUT": download_timeout,
-        "DOWNLOAD_MAXSIZE": max_download_bytes,
-        "DOWNLOAD_WARNSIZE": min(max_download_bytes, 50 * 1024 ** 2),
-        "RETRY_ENABLED": True,
-        "RETRY_TIMES": retry_times,
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
-        "NIANBAO_RETRY_AFTER_MAX": 60.0,
-        "REDIRECT_MAX_TIMES": 10,
-        "DEPTH_LIMIT": 20,
-        "CLOSESPIDER_PAGECOUNT": close_after_pages,
-        "COOKIES_ENABLED": True,
-        "TELNETCONSOLE_ENABLED": False,
-        "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19's code-execution HTTP server: never
-        "DOWNLOADER_MIDDLEWARES": {
-            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "crawler.retry.RetryAfterMiddleware": 550,
-            "crawler.middleware.ArchiveMiddleware": 950,
-        },
-        "ITEM_PIPELINES": {"crawler.pipelines.DocumentPipeline": 300},
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-        "NIANBAO_DATA_DIR": str(data_dir),
-        "NIANBAO_RUN_ID": run_id,
-        "NIANBAO_RENDER": render,
-        "NIANBAO_LOG_FILE": str(log_file),
-        "LOG_LEVEL": os.environ.get("NIANBAO_LOG_LEVEL", log_level),
-        "LOG_ENABLED": True,
-    }
-    if render != "never":
-        settings.update({
-            "DOWNLOAD_HANDLERS": {
-                "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-                "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-            },
-            "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-            "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium_path(),
-                                          "args": CHROMIUM_ARGS, "headless": True},
-            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": int(download_timeout * 1000),
-            "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
-        })
-    return settings
+    """The Chromium binary Playwright drives."""
+    return PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]

@@ -17,6 +17,7 @@ class DocumentItem:
     kind: str                    # "page" or "attachment"
     capture_id: int | None = None  # the archive's capture of this response, when known
     requested_url: str | None = None  # the URL the link named, if a redirect moved it
+    not_modified: bool = False   # the server answered 304 to a conditional request
 
 
 @dataclass

@@ -4,12 +4,12 @@ attachments, and where the next list pages are.
 Pure functions over a `parsel.Selector` and the page URL (no Scrapy engine, no I/O), so each
 rule is tested on its own:
 
-- TRS pagination: the page links are not in the HTML; a script calls
-  `createPageHTML(total, current, "index", "html")` (or the 6-argument form
-  `createPageHTML("page_div", total, current, "index", "html", records)`) and page n is
-  `index_n.html` (page 0 is `index.html`), relative to the list page.
-- ordinary pagination: anchors reading 下一页 / 尾页 / a page number.
-- report links: link text or title with 年度报告 / 年报 / 政府信息公开…报告, or a portal pattern.
+How a list pages on is each CMS family's business (`spiders.families`).
+- report candidates: link text or title naming an annual disclosure report (政府信息公开
+  …年度报告 / 年报, or a year and 年报), or matching a portal's pattern; everything else in a
+  column (notices, news) is not fetched;
+- the way to the column from a home page: the column itself (政府信息公开年报, 年度报告,
+  `zfxxgknb`, `ndbg`, ...) and the pages above it (政府信息公开, 信息公开目录, 法定主动公开内容).
 - attachments: .pdf .doc .docx .wps .xls .xlsx .zip .rar (in the path, a query value such as
   `download.jsp?filename=x.pdf`, or the link text).
 """
@@ -23,13 +23,22 @@ from parsel import Selector
 
 ATTACHMENT_EXTS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "zip", "rar", "ofd")
 REPORT_TEXT = re.compile(r"年度报告|年报|政府信息公开.{0,8}报告")
-NEXT_PAGE_TEXT = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|»|>>|›)$")
-PAGE_NUMBER_TEXT = re.compile(r"^\[?\d{1,4}\]?$")
+YEAR = re.compile(r"(19|20)\d{2}\s*年|(19|20)\d{2}(?!\d)")
+# a report's own title: 2023年政府信息公开工作年度报告, 政务公开年报, 信息公开工作年度报告 ...
+REPORT_TITLE = re.compile(r"(政府|政务)?信息公开.{0,6}(年度报告|年报)|(政府|政务)信息公开.{0,10}报告")
+SHORT_REPORT = re.compile(r"年度报告|年报")
+# the annual-report column, as portals name it in menus and URLs
+COLUMN_TEXT = re.compile(r"(政府|政务)?信息公开.{0,4}年(度报告|报)|^年度报告$|^工作年报$|^年报$|"
+                         r"工作年度报告$|年度报告专栏|年报专栏")
+COLUMN_URL = re.compile(r"(?i)(zfxxgknb|xxgknb|gknb|ndbg|zwgknb|xxgkndbg)(/|_|\.|$)")
+# the way there: the disclosure portal, its catalog, the statutory-disclosure part
+NAV_TEXT = re.compile(r"政府信息公开|政务公开|信息公开目录|信息公开平台|法定主动公开|主动公开目录|"
+                      r"信息公开$|^公开目录$")
+NOT_NAV_TEXT = re.compile(r"指南|规定|制度|条例|申请|意见箱|咨询|留言")
+NAV_URL = re.compile(r"(?i)/(xxgk|zwgk|zfxxgk|gkml|gkmlpt|xxgkml|openness|zdgk)(/|\.|$)")
+CMS_COLUMN_PATH = re.compile(r"/col/col\d+/|/gkmlpt/index")
 LIST_SEGMENT = re.compile(r"^(index|list|default|more)([_-]\d+)?\.(s?html?|jsp|php|aspx?)$", re.I)
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:")
-
-_CALL = re.compile(r"createPageHTML\s*\(([^()]*)\)")
-_VAR = re.compile(r"\b(?:var|let|const)?\s*([A-Za-z_$][\w$]*)\s*=\s*(\"[^\"]*\"|'[^']*'|-?\d+)\s*[;,\n]")
 
 
 @dataclass(frozen=True)
@@ -78,88 +87,67 @@ def attachment_ext(url: str, text: str = "") -> str | None:
 
 
 def looks_like_list(url: str) -> bool:
-    """A column/list URL: a folder, or index/list/default(_n).html and the like."""
+    """A column/list URL: a folder, index/list/default(_n).html and the like, or a CMS
+    column address (Hanweb `/col/colNNN/`, gkmlpt's catalog)."""
     path = urlsplit(url).path
-    return path.endswith("/") or bool(LIST_SEGMENT.match(path.rsplit("/", 1)[-1]))
+    return (path.endswith("/") or bool(LIST_SEGMENT.match(path.rsplit("/", 1)[-1]))
+            or bool(CMS_COLUMN_PATH.search(path)))
 
 
 def is_report_text(text: str) -> bool:
     return bool(REPORT_TEXT.search(text))
 
 
-def classify(link: Link, link_pattern: re.Pattern | None = None) -> str | None:
-    """'attachment', 'list' (a report column), 'page' (a report page) or None (not ours).
+def names_a_year(text: str) -> bool:
+    return bool(YEAR.search(text))
 
-    A URL matching the portal's `link_pattern` is a report page whatever its text."""
+
+def is_column_link(link: Link) -> bool:
+    """A link to the annual-report column: 政府信息公开年报, 年度报告, ... with no year of its
+    own, or a URL segment such as `zfxxgknb` / `ndbg`."""
+    text = link.text
+    if COLUMN_TEXT.search(text) and not names_a_year(text):
+        return True
+    return bool(COLUMN_URL.search(urlsplit(link.url).path)) and not names_a_year(text) \
+        and len(text) <= 20
+
+
+def is_nav_link(link: Link) -> bool:
+    """A link on the way to the column: 政府信息公开, 信息公开目录, 法定主动公开内容, ...
+    (not the disclosure guide, rules or the application form beside them)."""
+    if NOT_NAV_TEXT.search(link.text):
+        return False
+    return bool(NAV_TEXT.search(link.text)) and len(link.text) <= 20 or (
+        bool(NAV_URL.search(urlsplit(link.url).path)) and len(link.text) <= 12)
+
+
+def is_report_candidate(link: Link) -> bool:
+    """Title or link text naming an annual disclosure report (a year and 年报 count too)."""
+    text = link.text
+    if not text:
+        return False
+    if REPORT_TITLE.search(text):
+        return True
+    return names_a_year(text) and bool(SHORT_REPORT.search(text))
+
+
+def classify(link: Link, link_pattern: re.Pattern | None = None) -> str | None:
+    """'attachment' or 'page' (a report candidate), 'list' (the report column), 'nav' (a
+    page on the way to it) or None (not ours).
+
+    A URL matching the portal's `link_pattern` is a report candidate whatever its text."""
     ext = attachment_ext(link.url, link.text)
     if link_pattern is not None and link_pattern.search(link.url):
         return "attachment" if ext else "page"
-    if not is_report_text(link.text):
-        return None
     if ext:
-        return "attachment"
-    return "list" if looks_like_list(link.url) else "page"
-
-
-# --- pagination --------------------------------------------------------------------------
-
-def _split_args(argtext: str) -> list[str]:
-    return [a.strip() for a in argtext.split(",")] if argtext.strip() else []
-
-
-def _literal(token: str, variables: dict[str, str]):
-    token = variables.get(token, token)
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
-        return token[1:-1]
-    if re.fullmatch(r"-?\d+", token):
-        return int(token)
+        return "attachment" if is_report_candidate(link) else None
+    if is_column_link(link):
+        return "list"  # a year-less name: the column (a page that is a report says so itself)
+    if is_report_candidate(link):
+        return "page"
+    if is_nav_link(link):
+        return "nav"
     return None
-
-
-def parse_create_page_html(script: str) -> list[tuple[int, int, str, str]]:
-    """Every resolvable `createPageHTML(...)` call in a script as (total, current, prefix, ext).
-
-    Simple `var n = 5;` assignments in the same script are resolved; the function's own
-    definition (identifiers as parameters) and calls with expressions are skipped."""
-    variables = {m.group(1): m.group(2) for m in _VAR.finditer(script)}
-    calls = []
-    for m in _CALL.finditer(script):
-        args = [_literal(a, variables) for a in _split_args(m.group(1))]
-        if len(args) >= 5 and isinstance(args[0], str) and isinstance(args[1], int):
-            args = args[1:]  # ("page_div", total, current, prefix, ext, records)
-        if (len(args) >= 4 and isinstance(args[0], int) and isinstance(args[1], int)
-                and isinstance(args[2], str) and isinstance(args[3], str) and args[2] and args[3]):
-            calls.append((args[0], args[1], args[2], args[3]))
-    return calls
-
-
-def trs_page_urls(page_url: str, total: int, current: int, prefix: str, ext: str,
-                  limit: int) -> list[str]:
-    """URLs of the other pages of a TRS list, as TRS names them, relative to `page_url`:
-    the pages after `current` first, then those before it, at most `limit`."""
-    total = max(0, min(total, 1_000_000))
-    order = [n for n in range(current + 1, min(total, current + 1 + limit))]
-    order += [n for n in range(0, min(current, total))][: max(0, limit - len(order))]
-    names = [f"{prefix}.{ext}" if n == 0 else f"{prefix}_{n}.{ext}" for n in order]
-    return [normalize_url(urljoin(page_url, name)) for name in names]
-
-
-def pagination_urls(sel: Selector, page_url: str, limit: int = 50) -> list[str]:
-    """Further list pages of this list: from TRS scripts, then from pager anchors."""
-    urls: list[str] = []
-    for script in sel.xpath("//script[not(@src)]/text()").getall():
-        for total, current, prefix, ext in parse_create_page_html(script):
-            urls += trs_page_urls(page_url, total, current, prefix, ext, limit)
-    for link in extract_links(sel, page_url):
-        if NEXT_PAGE_TEXT.match(link.text) or PAGE_NUMBER_TEXT.match(link.text):
-            if not attachment_ext(link.url):
-                urls.append(link.url)
-    seen, out = {normalize_url(page_url)}, []
-    for u in urls:
-        if u not in seen:
-            seen.add(u)
-            out.append(u)
-    return out[:limit]
 
 
 def has_scripts(sel: Selector) -> bool:

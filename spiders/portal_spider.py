@@ -1,185 +1,334 @@
-"""The generic portal spider: one `portals.yml` entry in, report candidates out.
+"""The portal spider: every selected `portals.yml` entry in one spider, report candidates out.
 
-It walks a portal's annual-report column: list pages (with TRS `createPageHTML` or ordinary
-pagination) to report pages, and report pages to their attachments. It stays inside the
-portal's allowed URL prefixes (attachments: anywhere on the same hosts), caps list pages at
-`max_pages` and report candidates at `max_documents` (so an endless pagination ends), and
-yields a `DocumentItem` for every report page and attachment it downloaded and a
-`CrawlErrorItem` for every request that ended in an HTTP error (download exceptions are
-recorded by the archive middleware, which sees them first).
+One spider crawls many portals at once (Scrapy's broad-crawl way: per-domain download slots
+and a downloader-aware priority queue keep each host polite while many hosts run in
+parallel). `scrapy crawl portal -a portal=NAME` (or `-a portals=A,B`, or no argument: every
+portal the registry can run) from the repository root; `nianbao crawl` runs the same spider.
 
-Rendering (`render`): "never" fetches plainly; "always" renders list and report pages in
-Chromium through scrapy-playwright; "auto" fetches plainly and renders a list page again
-only when it gave no usable link and has scripts (a list built by JavaScript).
+From each start URL (a home page is enough) the spider finds the annual-report column by
+link text and URL (`spiders.links.classify`), following pages on the way (政府信息公开,
+信息公开目录, 法定主动公开内容) up to `NIANBAO_NAV_DEPTH` links deep, inside the portal's own
+domains. On every list page it asks the CMS families (`spiders.families`) which one the
+page is, reads the entries that family hides from plain links, and pages on by its
+protocol (TRS `createPageHTML`, Hanweb `dataproxy.jsp`, gkmlpt's JSON API, 下一页 links).
+Only report candidates are fetched as documents; a report page's attachments follow.
+Every document downloaded becomes a `DocumentItem`; an HTTP error that survived the
+retries a `CrawlErrorItem` (download exceptions are recorded by the archive middleware).
 
-The portal is any object with the attributes of `crawler.portals.Portal` (name, start_urls,
-allow, link_pattern, render, max_pages, max_documents, wait_for).
+Rendering: "never" fetches plainly; "always" renders pages in Chromium; "auto" renders a
+list page again only when it gave nothing and has scripts. Bot challenges are the
+challenge middleware's business, not the spider's.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from spiders import meta as M
+from spiders.config import RENDER_MODES, NianbaoConfig
+from spiders.families import Entry, Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
-from spiders.links import (classify, extract_links, has_scripts, normalize_url,
-                           pagination_urls, attachment_ext)
+from spiders.links import (Link, attachment_ext, classify, extract_links, has_scripts,
+                           is_report_candidate, normalize_url)
+from spiders.portals import Portal, load_portals, select_portals
 
-RENDER_MODES = ("auto", "always", "never")
-CAPTURE_ID_META = "capture_id"  # set on response.meta by the archive middleware
-PAGES_PER_LIST = 100  # list-page URLs taken from one page's pagination at most
+PAGES_PER_LIST = 100  # further list pages or data calls taken from one page at most
 
 
 def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[-1]
 
 
+@dataclass
+class PortalScope:
+    """Where one portal's crawl may go, and how much of it is left."""
+    portal: Portal
+    render: str
+    link_pattern: re.Pattern | None = None
+    allow: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, portal: Portal, render: str) -> "PortalScope":
+        return cls(portal, portal.render if render == "auto" else render,
+                   re.compile(portal.link_pattern) if portal.link_pattern else None,
+                   [_strip_scheme(p) for p in portal.allow])
+
+    def in_domains(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return False
+        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
+        name = netloc.split(":", 1)[0]
+        return any(netloc == d or name == d or name.endswith("." + d)
+                   for d in self.portal.domains)
+
+    def allows_page(self, url: str) -> bool:
+        """A nav, list or report page the crawl may fetch: on the portal's domains and, if
+        the entry names `allow` prefixes, under one of them."""
+        if not self.in_domains(url):
+            return False
+        return not self.allow or any(_strip_scheme(url).startswith(p) for p in self.allow)
+
+    def matches_pattern(self, url: str) -> bool:
+        return bool(self.link_pattern and self.link_pattern.search(url))
+
+
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
-    def __init__(self, portal, render: str = "auto", **kwargs):
-        super().__init__(name=portal.name, **kwargs)
-        if render not in RENDER_MODES:
+    def __init__(self, portal: str | None = None, portals=None, render: str | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if render is not None and render not in RENDER_MODES:
             raise ValueError(f"render must be one of {RENDER_MODES}, not {render!r}")
-        self.portal = portal
-        # the command line's "auto" means: as the portal entry says
-        self.render = portal.render if render == "auto" else render
-        self.allow = [_strip_scheme(p) for p in portal.allow]
-        self.hosts = {urlsplit(u).netloc for u in list(portal.allow) + list(portal.start_urls)}
-        self.link_pattern = re.compile(portal.link_pattern) if portal.link_pattern else None
-        self.list_seen: set[str] = set()
-        self.doc_seen: set[str] = set()
+        self._render_arg = render
+        names = [n for n in (portal or "").split(",") if n]
+        if isinstance(portals, str):
+            names += [n.strip() for n in portals.split(",") if n.strip()]
+            portals = None
+        self._names = names
+        self._given: list[Portal] | None = list(portals) if portals else None
+        self.scopes: dict[str, PortalScope] = {}
+        self.families = load_families()
+        self.families_by_name = {f.NAME: f for f in self.families}
+        self.nav_depth = 3
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(NianbaoConfig.from_settings(crawler.settings))
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        return spider
+
+    def configure(self, config: NianbaoConfig) -> None:
+        """Load and select the portals and set the render mode."""
+        render = self._render_arg or config.render
+        if self._given is not None:
+            portals = self._given
+        else:
+            portals = select_portals(load_portals(config.portals_file, config.farm_url),
+                                     self._names, config.farm_url)
+        self.scopes = {p.name: PortalScope.of(p, render) for p in portals}
+        self.nav_depth = config.nav_depth
+
+    def _opened(self, spider=None) -> None:
+        self.logger.info("crawling %d portal(s): %s", len(self.scopes), ", ".join(self.scopes))
+
+    @property
+    def portal_names(self) -> list[str]:
+        return list(self.scopes)
+
+    # -- what has been asked for (kept in spider.state, so a JOBDIR resume keeps it) -----
+    def _seen(self, portal: str, kind: str) -> set:
+        state = self.__dict__.setdefault("state", {})
+        return state.setdefault("seen", {}).setdefault(portal, {}).setdefault(kind, set())
+
+    def _first_time(self, portal: str, kind: str, key: str, cap: int | None) -> bool:
+        seen = self._seen(portal, kind)
+        if key in seen:
+            return False
+        if cap is not None and len(seen) >= cap:
+            self.crawler.stats.inc_value(f"nianbao/{kind}_capped")
+            return False
+        seen.add(key)
+        return True
 
     # -- requests ------------------------------------------------------------------------
     async def start(self):
-        for url in self.portal.start_urls:
-            req = self.list_request(url, referrer=None)
-            if req is not None:
-                yield req
-
-    def allowed(self, url: str) -> bool:
-        return any(_strip_scheme(url).startswith(p) for p in self.allow)
-
-    def _matches_pattern(self, url: str) -> bool:
-        return bool(self.link_pattern and self.link_pattern.search(url))
-
-    def _meta(self, kind: str, referrer: str | None, text: str | None = None,
-              render: bool = False) -> dict:
-        meta = {"portal": self.portal.name, "nianbao_kind": kind, "referrer": referrer,
-                "link_text": text}
-        if render:
-            meta["playwright"] = True
-            meta["playwright_page_methods"] = self._page_methods()
-        return meta
-
-    def _page_methods(self) -> list:
-        from scrapy_playwright.page import PageMethod
-
-        if self.portal.wait_for:
-            return [PageMethod("wait_for_selector", self.portal.wait_for, timeout=15000)]
-        return [PageMethod("wait_for_load_state", "networkidle")]
-
-    def _request(self, url, callback, meta, referrer, dont_filter=False) -> scrapy.Request:
-        headers = {"Referer": referrer} if referrer else None
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
-                              headers=headers, dont_filter=dont_filter)
-
-    def list_request(self, url: str, referrer: str | None) -> scrapy.Request | None:
-        url = normalize_url(url)
-        if url in self.list_seen:
-            return None
-        if len(self.list_seen) >= self.portal.max_pages:
-            self.crawler.stats.inc_value("nianbao/list_pages_capped")
-            return None
-        self.list_seen.add(url)
-        meta = self._meta("list", referrer, render=self.render == "always")
-        return self._request(url, self.parse_list, meta, referrer)
-
-    def document_request(self, url: str, kind: str, text: str | None,
-                         referrer: str) -> scrapy.Request | None:
-        url = normalize_url(url)
-        if url in self.doc_seen:
-            return None
-        if len(self.doc_seen) >= self.portal.max_documents:
-            self.crawler.stats.inc_value("nianbao/documents_capped")
-            return None
-        self.doc_seen.add(url)
-        render = self.render == "always" and kind == "page"
-        callback = self.parse_report if kind == "page" else self.parse_attachment
-        return self._request(url, callback, self._meta(kind, referrer, text, render=render),
-                             referrer)
-
-    # -- callbacks -----------------------------------------------------------------------
-    def parse_list(self, response):
-        if not isinstance(response, TextResponse):  # a start URL that is itself a file
-            yield self._document(response, "attachment")
-            return
-        found = 0
-        for link in extract_links(response.selector, response.url):
-            kind = classify(link, self.link_pattern)
-            if kind is None or normalize_url(link.url) == normalize_url(response.url):
-                continue
-            if kind == "list" and self.allowed(link.url):
-                req = self.list_request(link.url, response.url)
-            elif kind == "page" and (self.allowed(link.url) or self._matches_pattern(link.url)):
-                req = self.document_request(link.url, "page", link.text, response.url)
-            elif kind == "attachment" and urlsplit(link.url).netloc in self.hosts:
-                req = self.document_request(link.url, "attachment", link.text, response.url)
-            else:
-                continue
-            found += 1
-            if req is not None:
-                yield req
-        # +1: the page itself may be among them; PAGES_PER_LIST bounds the work one page makes
-        remaining = max(self.portal.max_pages - len(self.list_seen), 0)
-        limit = min(remaining, PAGES_PER_LIST) + 1
-        for url in pagination_urls(response.selector, response.url, limit=limit):
-            if self.allowed(url):
-                found += 1
-                req = self.list_request(url, response.url)
+        for name, scope in self.scopes.items():
+            for url in scope.portal.start_urls:
+                req = self.page_request(scope, url, M.NAV, referrer=None, depth=0)
                 if req is not None:
                     yield req
-        if (found == 0 and self.render == "auto" and not response.meta.get("playwright")
+
+    def _meta(self, scope: PortalScope, kind: str, referrer: str | None, *,
+              text: str | None = None, depth: int = 0, render: bool = False,
+              family: str | None = None, state: dict | None = None) -> dict:
+        meta = {M.PORTAL: scope.portal.name, M.KIND: kind, M.REFERRER: referrer,
+                M.LINK_TEXT: text, M.DEPTH: depth, M.FAMILY: family, M.FAMILY_STATE: state}
+        if render:
+            meta.update(self._render_meta(scope))
+        return meta
+
+    def _render_meta(self, scope: PortalScope) -> dict:
+        from scrapy_playwright.page import PageMethod
+
+        if scope.portal.wait_for:
+            wait = PageMethod("wait_for_selector", scope.portal.wait_for, timeout=15000)
+        else:
+            wait = PageMethod("wait_for_load_state", "networkidle")
+        return {"playwright": True, "playwright_page_methods": [wait], M.RENDERED: True}
+
+    def _request(self, url: str, callback, meta: dict, referrer: str | None, *,
+                 method: str = "GET", formdata: dict | None = None,
+                 dont_filter: bool = False) -> scrapy.Request:
+        headers = {"Referer": referrer} if referrer else None
+        if formdata is not None:
+            return scrapy.FormRequest(url, formdata=formdata, method=method, callback=callback,
+                                      errback=self.on_error, meta=meta, headers=headers,
+                                      dont_filter=dont_filter)
+        return scrapy.Request(url, method=method, callback=callback, errback=self.on_error,
+                              meta=meta, headers=headers, dont_filter=dont_filter)
+
+    def page_request(self, scope: PortalScope, url: str, kind: str, referrer: str | None,
+                     depth: int = 0) -> scrapy.Request | None:
+        """A nav or list page (parsed by `parse_page`)."""
+        url = normalize_url(url)
+        if not self._first_time(scope.portal.name, "pages", url, scope.portal.max_pages):
+            return None
+        meta = self._meta(scope, kind, referrer, depth=depth, render=scope.render == "always")
+        return self._request(url, self.parse_page, meta, referrer)
+
+    def fetch_request(self, scope: PortalScope, fetch: Fetch, family: str,
+                      referrer: str) -> scrapy.Request | None:
+        """A further list page or data call a family's protocol asked for."""
+        if fetch.kind != "api":
+            return self.page_request(scope, fetch.url, M.LIST, referrer)
+        if not scope.in_domains(fetch.url):
+            return None
+        key = f"{fetch.method} {fetch.url} {sorted((fetch.formdata or {}).items())}"
+        if not self._first_time(scope.portal.name, "pages", key, scope.portal.max_pages):
+            return None
+        meta = self._meta(scope, M.API, referrer, family=family, state=dict(fetch.state))
+        return self._request(fetch.url, self.parse_api, meta, referrer, method=fetch.method,
+                             formdata=fetch.formdata, dont_filter=True)
+
+    def document_request(self, scope: PortalScope, url: str, kind: str, text: str | None,
+                         referrer: str) -> scrapy.Request | None:
+        url = normalize_url(url)
+        if not self._first_time(scope.portal.name, "documents", url, scope.portal.max_documents):
+            return None
+        render = scope.render == "always" and kind == M.PAGE
+        callback = self.parse_report if kind == M.PAGE else self.parse_attachment
+        return self._request(url, callback, self._meta(scope, kind, referrer, text=text,
+                                                       render=render), referrer)
+
+    def _scope(self, response) -> PortalScope:
+        return self.scopes[response.meta[M.PORTAL]]
+
+    # -- callbacks -----------------------------------------------------------------------
+    def family_of(self, response):
+        return next(f for f in self.families if f.detect(response))
+
+    def parse_page(self, response):
+        """A nav or list page: report candidates, the column, the way there, further pages."""
+        scope = self._scope(response)
+        if not isinstance(response, TextResponse):  # a start URL or column link that is a file
+            yield self._document(response, M.ATTACHMENT)
+            return
+        kind, depth = response.meta.get(M.KIND, M.NAV), response.meta.get(M.DEPTH, 0)
+        family = self.family_of(response)
+        links = extract_links(response.selector, response.url)
+        links += [Link(normalize_url(e.url), e.text) for e in family.entries(response)]
+        found, candidates = 0, 0
+        for link in links:
+            if normalize_url(link.url) == normalize_url(response.url):
+                continue
+            req, is_doc = self._follow(scope, link, response.url, depth)
+            if req is False:
+                continue
+            found += 1
+            candidates += is_doc
+            if req is not None:
+                yield req
+        if kind == M.LIST or candidates:
+            self.crawler.stats.inc_value(f"nianbao/family/{family.NAME}")
+            for fetch in family.more(response, self._pages_left(scope)):
+                found += 1
+                req = self.fetch_request(scope, fetch, family.NAME, response.url)
+                if req is not None:
+                    yield req
+        if (kind == M.LIST and not candidates and is_report_candidate(Link(response.url,
+                                                                          self._title(response)))):
+            # a link without a year named it like the column, but the page is a report
+            yield from self.parse_report(response)
+            return
+        if (found == 0 and scope.render == "auto" and not response.meta.get("playwright")
                 and has_scripts(response.selector)):
-            self.logger.info("no links on %s: rendering it in the browser", response.url)
+            self.logger.info("nothing on %s: rendering it in the browser", response.url)
             self.crawler.stats.inc_value("nianbao/rendered_retries")
-            meta = self._meta("list", response.meta.get("referrer"), render=True)
-            yield self._request(response.url, self.parse_list, meta,
-                                response.meta.get("referrer"), dont_filter=True)
+            meta = dict(response.meta)
+            meta.update(self._render_meta(scope))
+            yield self._request(response.url, self.parse_page, meta,
+                                response.meta.get(M.REFERRER), dont_filter=True)
+
+    def parse_api(self, response):
+        """The answer to a family's data call: its entries and further calls."""
+        scope = self._scope(response)
+        family = self.families_by_name[response.meta[M.FAMILY]]
+        entries, fetches = family.read(response, response.meta.get(M.FAMILY_STATE) or {})
+        referrer = response.meta.get(M.REFERRER) or response.url
+        for e in entries:
+            req, _ = self._follow(scope, Link(normalize_url(e.url), e.text), referrer, 0)
+            if req:
+                yield req
+        for fetch in fetches[: self._pages_left(scope)]:
+            req = self.fetch_request(scope, fetch, family.NAME, referrer)
+            if req is not None:
+                yield req
+
+    def _follow(self, scope: PortalScope, link: Link, found_on: str, depth: int):
+        """(request or None, is a report candidate), or (False, False) for a link not ours."""
+        kind = classify(link, scope.link_pattern)
+        if kind in (M.PAGE, M.ATTACHMENT):
+            ok = (scope.in_domains(link.url) if kind == M.ATTACHMENT
+                  else scope.allows_page(link.url) or scope.matches_pattern(link.url))
+            if not ok:
+                self.crawler.stats.inc_value("nianbao/offsite_skipped")
+                return False, False
+            return self.document_request(scope, link.url, kind, link.text, found_on), True
+        if kind == M.LIST and scope.allows_page(link.url):
+            return self.page_request(scope, link.url, M.LIST, found_on, depth), False
+        if kind == M.NAV and depth < self.nav_depth and scope.allows_page(link.url):
+            return self.page_request(scope, link.url, M.NAV, found_on, depth + 1), False
+        return False, False
+
+    def _pages_left(self, scope: PortalScope) -> int:
+        left = scope.portal.max_pages - len(self._seen(scope.portal.name, "pages"))
+        return max(0, min(left, PAGES_PER_LIST))
 
     def parse_report(self, response):
+        scope = self._scope(response)
         if not isinstance(response, TextResponse):  # the "page" link was a file
-            yield self._document(response, "attachment")
+            yield self._document(response, M.ATTACHMENT)
             return
-        yield self._document(response, "page")
+        yield self._document(response, M.PAGE)
         for link in extract_links(response.selector, response.url):
-            if attachment_ext(link.url, link.text) and urlsplit(link.url).netloc in self.hosts:
-                req = self.document_request(link.url, "attachment", link.text, response.url)
+            if attachment_ext(link.url, link.text) and scope.in_domains(link.url):
+                req = self.document_request(scope, link.url, M.ATTACHMENT, link.text,
+                                            response.url)
                 if req is not None:
                     yield req
 
     def parse_attachment(self, response):
-        yield self._document(response, "attachment")
+        yield self._document(response, M.ATTACHMENT)
+
+    @staticmethod
+    def _title(response) -> str:
+        if not isinstance(response, TextResponse):
+            return ""
+        return " ".join((response.xpath("//title/text()").get() or "").split())
 
     def _document(self, response, kind: str) -> DocumentItem:
-        title = response.meta.get("link_text")
-        if not title and isinstance(response, TextResponse):
-            title = (response.xpath("//title/text()").get() or "").strip() or None
+        title = response.meta.get(M.LINK_TEXT) or self._title(response) or None
         requested = response.request.url if response.request is not None else None
         return DocumentItem(
-            url=response.url, title=title, portal=self.portal.name,
-            referrer=response.meta.get("referrer"), kind=kind,
-            capture_id=response.meta.get(CAPTURE_ID_META),
-            requested_url=requested if requested and requested != response.url else None)
+            url=response.url, title=title, portal=response.meta[M.PORTAL],
+            referrer=response.meta.get(M.REFERRER), kind=kind,
+            capture_id=response.meta.get(M.CAPTURE_ID),
+            requested_url=requested if requested and requested != response.url else None,
+            not_modified=bool(response.meta.get(M.NOT_MODIFIED)))
 
     # -- errors --------------------------------------------------------------------------
     def on_error(self, failure):
         request = failure.request
-        referrer = request.meta.get("referrer")
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt and other deliberate skips are not errors of the crawl
             self.crawler.stats.inc_value("nianbao/ignored")
@@ -189,12 +338,14 @@ class PortalSpider(scrapy.Spider):
         if not failure.check(HttpError):
             # a download exception: the archive middleware has recorded it already
             self.logger.info("failed %s: %s: %s", request.url, failure.type.__name__,
-                                failure.getErrorMessage())
+                             failure.getErrorMessage())
             return
         status = failure.value.response.status
         error = f"HTTP {status}"
         retries = request.meta.get("retry_times")
         if retries:
             error += f" after {retries} retries"
-        yield CrawlErrorItem(url=request.url, portal=self.portal.name, error=error,
-                             referrer=referrer, status=status)
+        if request.meta.get(M.CHALLENGE):
+            error += f" (bot challenge not solved: {request.meta[M.CHALLENGE]})"
+        yield CrawlErrorItem(url=request.url, portal=request.meta.get(M.PORTAL), error=error,
+                             referrer=request.meta.get(M.REFERRER), status=status)

@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from crawler.cli import cli
 
 COMMANDS = sorted(cli.commands)
-NOT_BUILT = {"reindex": ["reindex"], "export": ["export", "--wacz", "x.wacz"],
-             "schedule": ["schedule"]}
+NOT_BUILT = {"reindex": ["reindex"], "export": ["export", "--wacz", "x.wacz"]}
 
 
 def test_every_design_command_exists():

@@ -9,7 +9,7 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
-from crawler.portals import Portal
+from spiders.portals import Portal
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.portal_spider import PortalSpider
 

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from crawler.portals import PortalsError, load_portals, select_portals
+from spiders.portals import PortalsError, load_portals, select_portals
 
 FARM = "http://127.0.0.1:9999"
 

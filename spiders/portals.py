@@ -17,8 +17,8 @@ import yaml
 RENDER_MODES = ("never", "always", "auto")
 REGION_KEYS = ("province", "city", "county", "township", "adcode")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-KNOWN_KEYS = {"name", "title", "start_urls", "real", "render", "allow", "link_pattern",
-              "max_pages", "max_documents", "wait_for", "region", "notes"}
+KNOWN_KEYS = {"name", "title", "start_urls", "url", "real", "render", "allow", "domains",
+              "link_pattern", "max_pages", "max_documents", "wait_for", "region", "notes"}
 FARM = "{farm}"
 
 
@@ -34,7 +34,8 @@ class Portal:
     title: str = ""
     real: bool = True
     render: str = "auto"
-    allow: list[str] = field(default_factory=list)   # URL prefixes list/report pages must have
+    allow: list[str] = field(default_factory=list)   # URL prefixes pages must have ([]: any)
+    domains: list[str] = field(default_factory=list)  # the portal's own domains (+ subdomains)
     link_pattern: str | None = None                  # regex: URLs that are report candidates
     max_pages: int = 50                              # list pages fetched at most
     max_documents: int = 500                         # report pages + attachments at most
@@ -47,13 +48,15 @@ class Portal:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def default_allow(url: str) -> str:
-    """The folder of a start URL: `http://x/a/b/index.html` -> `http://x/a/b/`."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    if not path.endswith("/"):
-        path = path.rsplit("/", 1)[0] + "/"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+def site_domain(url: str) -> str:
+    """The domain a start URL's portal owns: its host without a leading `www.` (so
+    `www.huaian.gov.cn` owns `xxgk.huaian.gov.cn` too); an IP address keeps its port."""
+    netloc = urlsplit(url).netloc.lower()
+    host = netloc.rsplit("@", 1)[-1]
+    name = host.split(":", 1)[0]
+    if name.replace(".", "").isdigit() or name.startswith("[") or name == "localhost":
+        return host  # an address: exactly this host and port
+    return name[4:] if name.startswith("www.") else name
 
 
 def _check_url(where: str, url: object) -> str:
@@ -81,11 +84,13 @@ def parse_entry(entry: object, where: str, farm_url: str | None) -> Portal:
     if unknown:
         raise PortalsError(f"{where}: unknown key(s) {', '.join(unknown)} "
                            f"(known: {', '.join(sorted(KNOWN_KEYS))})")
-    starts = entry.get("start_urls")
+    starts = entry.get("start_urls", entry.get("url"))
+    if "url" in entry and "start_urls" in entry:
+        raise PortalsError(f"{where}: give 'url' or 'start_urls', not both")
     if isinstance(starts, str):
         starts = [starts]
     if not starts or not isinstance(starts, list):
-        raise PortalsError(f"{where}: 'start_urls' is missing or empty")
+        raise PortalsError(f"{where}: 'url' (or 'start_urls') is missing or empty")
     raw_urls = list(starts) + list(entry.get("allow") or [])
     needs_farm = any(isinstance(u, str) and FARM in u for u in raw_urls)
     if needs_farm and not farm_url:
@@ -97,12 +102,17 @@ def parse_entry(entry: object, where: str, farm_url: str | None) -> Portal:
                     for u in starts]
         allow_x = entry.get("allow")
         if allow_x is None:
-            allow_x = [default_allow(u) for u in starts_x]
+            allow_x = []
         elif not isinstance(allow_x, list):
             raise PortalsError(f"{where}: 'allow' must be a list of URL prefixes")
         else:
             allow_x = [_check_url(f"{where}: allow", _expand(u, farm_url) if isinstance(u, str) else u)
                        for u in allow_x]
+    domains = entry.get("domains") or []
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+        raise PortalsError(f"{where}: 'domains' must be a list of domain names")
+    if not needs_farm or farm_url:
+        domains = sorted({site_domain(u) for u in starts_x} | {d.lower() for d in domains})
     render = entry.get("render", "auto")
     if render not in RENDER_MODES:
         raise PortalsError(f"{where}: 'render' must be one of {', '.join(RENDER_MODES)}, "
@@ -125,7 +135,7 @@ def parse_entry(entry: object, where: str, farm_url: str | None) -> Portal:
         raise PortalsError(f"{where}: 'real' must be true or false")
     return Portal(
         name=name, start_urls=starts_x, title=str(entry.get("title") or name), real=real,
-        render=render, allow=allow_x, link_pattern=link_pattern,
+        render=render, allow=allow_x, domains=domains, link_pattern=link_pattern,
         max_pages=entry.get("max_pages", 50), max_documents=entry.get("max_documents", 500),
         wait_for=entry.get("wait_for"), region={k: str(v) for k, v in region.items()},
         notes=str(entry.get("notes") or ""), needs_farm=needs_farm)

@@ -1,0 +1,147 @@
+"""A crawl run's bookkeeping, for `scrapy crawl portal` and `nianbao crawl` alike.
+
+- `RunAddon` (Scrapy add-on, `ADDONS`) gives the run its id before the settings freeze:
+  `NIANBAO_RUN_ID` if set, else the unfinished run recorded in the JOBDIR (a resumed crawl
+  keeps its run), else a new one.
+- `RunExtension` (`EXTENSIONS`) takes the data directory's crawl lock (a second crawl of
+  the same directory fails to start, saying who holds it), opens the run in the catalog,
+  records the portals, turns spider errors into `crawl_errors` rows, and at the end closes
+  the run with Scrapy's stats and one `crawl_run_portals` row per portal (pages, new,
+  changed and unchanged reports, errors, challenges met). A run that finished cleanly
+  empties its JOBDIR, so the next scheduled crawl starts afresh; an interrupted one keeps it,
+  and the next crawl with the same JOBDIR resumes it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from importlib import metadata
+from pathlib import Path
+
+from scrapy import signals
+
+from archive.catalog import Catalog, new_run_id
+from crawler.lock import CrawlLock
+from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
+from spiders.config import NianbaoConfig
+
+logger = logging.getLogger(__name__)
+JOB_RUN_FILE = "nianbao-run.json"
+# Scrapy's finish reasons -> crawl_runs.status
+STATUS_OF_REASON = {"finished": "finished", "shutdown": "interrupted"}
+
+
+def job_run_id(jobdir: str | Path | None) -> str | None:
+    """The unfinished run a JOBDIR belongs to, if any."""
+    if not jobdir:
+        return None
+    try:
+        return json.loads((Path(jobdir) / JOB_RUN_FILE).read_text("utf-8"))["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def nianbao_version() -> str:
+    try:
+        return metadata.version("nianbao")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class RunAddon:
+    """Fills in what depends on other settings: NIANBAO_RUN_ID (the JOBDIR's unfinished run,
+    or a new id) and, unless USER_AGENT was set, a user agent naming nianbao, its version
+    and NIANBAO_CONTACT_URL."""
+
+    def update_settings(self, settings) -> None:
+        if not settings.get("NIANBAO_RUN_ID"):
+            run_id = job_run_id(settings.get("JOBDIR")) or new_run_id()
+            settings.set("NIANBAO_RUN_ID", run_id, priority="addon")
+        if not settings.get("USER_AGENT"):
+            config = NianbaoConfig.from_settings(settings)
+            settings.set("USER_AGENT", config.user_agent(nianbao_version()), priority="addon")
+
+
+class RunExtension:
+    """:param config: nianbao's settings; :param jobdir: Scrapy's JOBDIR, if any."""
+
+    def __init__(self, config: NianbaoConfig, jobdir: str | None = None, stats=None,
+                 settings_summary: dict | None = None):
+        self.config = config
+        self.jobdir = Path(jobdir) if jobdir else None
+        self.stats = stats
+        self.settings_summary = settings_summary or {}
+        self.lock = CrawlLock(config.data_dir, run_id=config.run_id)
+        self.catalog: Catalog | None = None
+        self.resumed = False
+        self.started = time.monotonic()
+        self.portals: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        config = NianbaoConfig.from_settings(s)
+        summary = {"render": config.render, "robots_txt": s.getbool("ROBOTSTXT_OBEY"),
+                   "portals_file": str(config.portals_file), "farm_url": config.farm_url,
+                   "download_delay": s.getfloat("DOWNLOAD_DELAY"),
+                   "per_host": s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+                   "jobdir": s.get("JOBDIR"), "chromium": PLAYWRIGHT_LAUNCH_OPTIONS.get(
+                       "executable_path")}
+        ext = cls(config, s.get("JOBDIR"), crawler.stats, summary)
+        ext.open()  # the lock first: a second crawl of this data directory stops here
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        return ext
+
+    def open(self) -> None:
+        self.lock.acquire()
+        for sub in ("warc", "logs"):
+            (self.config.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.config.catalog_path)
+        run_id = self.config.run_id
+        self.resumed = self.catalog.get_run(run_id) is not None and self.catalog.resume_run(run_id)
+        if not self.resumed:
+            self.catalog.start_run([], settings=self.settings_summary, run_id=run_id)
+        if self.jobdir is not None:
+            self.jobdir.mkdir(parents=True, exist_ok=True)
+            (self.jobdir / JOB_RUN_FILE).write_text(json.dumps({"run_id": run_id}), "utf-8")
+        logger.info("run %s %s", run_id, "resumed" if self.resumed else "started")
+
+    def spider_opened(self, spider) -> None:
+        scopes = getattr(spider, "scopes", {})
+        self.portals = list(scopes)
+        for scope in scopes.values():
+            p = scope.portal
+            self.catalog.upsert_portal(p.name, p.title, p.real, p.start_urls, p.region)
+        self.catalog.set_run_portals(self.config.run_id, self.portals)
+
+    def spider_error(self, failure, response, spider=None) -> None:
+        from spiders import meta as M
+
+        try:
+            self.catalog.add_crawl_error(
+                self.config.run_id, response.meta.get(M.PORTAL), response.url,
+                f"spider error: {failure.type.__name__}: {failure.getErrorMessage()}",
+                response.meta.get(M.REFERRER))
+        except Exception:  # never let bookkeeping stop the crawl
+            logger.exception("could not record a spider error for %s", response.url)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        status = STATUS_OF_REASON.get(reason, reason)
+        stats = dict(self.stats.get_stats()) if self.stats is not None else {}
+        requests = int(stats.get("downloader/request_count") or 0)
+        try:
+            per_portal = self.catalog.record_portal_stats(self.config.run_id, self.portals)
+            self.catalog.finish_run(self.config.run_id, status, {
+                "requests": requests, "reason": reason, "resumed": self.resumed,
+                "duration_s": round(time.monotonic() - self.started, 2),
+                "portals": {r["portal"]: r for r in per_portal}, "scrapy": stats})
+            if status == "finished" and self.jobdir is not None:
+                shutil.rmtree(self.jobdir, ignore_errors=True)
+        finally:
+            self.catalog.close()
+            self.catalog = None
+            self.lock.release()
