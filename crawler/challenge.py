@@ -188,6 +188,18 @@ async def settle_challenge(page, wait: float = DEFAULT_WAIT) -> int | None:
         await asyncio.sleep(min(0.25, max(deadline - loop.time(), 0)))
 
 
+def rendered_status(request) -> int | None:
+    """The HTTP status of the document a challenge request's page ended on, once the
+    browser has answered (None before, or for other requests). The response's own status
+    is that of the first navigation (the challenge's 412): the archive middleware, which
+    sees the rendered response before this middleware, can record this one instead."""
+    for pm in request.meta.get("playwright_page_methods") or ():
+        if getattr(pm, "method", None) is settle_challenge:
+            result = getattr(pm, "result", None)
+            return result if isinstance(result, int) else None
+    return None
+
+
 async def add_earned_cookies(page, request) -> None:
     """A `playwright_page_init_callback`: put the cookies the host earned into the page's
     context before it navigates (a Cookie header would be dropped by Playwright)."""
@@ -205,15 +217,17 @@ class ChallengeMiddleware:
     cookies it earns for the plain requests that follow (see the module docstring)."""
 
     def __init__(self, crawler, *, wait: float = DEFAULT_WAIT, browser: bool = True,
-                 cookies_enabled: bool = True):
+                 cookies_enabled: bool = True, join_timeout: float = 180.0):
         self.crawler = crawler
         self.stats = crawler.stats
         self.wait = wait
+        self.join_timeout = join_timeout
         self.browser = browser
         self.cookies_enabled = cookies_enabled
         self.cookies: dict[str, dict[str, dict]] = {}  # host -> cookie name -> cookie
         self.generation: dict[str, int] = {}          # host -> times its cookies were earned
         self.in_flight = 0                             # browser requests not yet answered
+        self.solving: dict[str, asyncio.Event] = {}   # host -> set when its solve is done
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -225,7 +239,8 @@ class ChallengeMiddleware:
         if wait <= 0:
             raise NotConfigured("NIANBAO_CHALLENGE_WAIT must be positive")
         return cls(crawler, wait=wait, browser=browser,
-                   cookies_enabled=s.getbool("COOKIES_ENABLED"))
+                   cookies_enabled=s.getbool("COOKIES_ENABLED"),
+                   join_timeout=wait + s.getfloat("DOWNLOAD_TIMEOUT", 180.0))
 
     # -- plain requests: send the host's earned cookies ------------------------------------
     def process_request(self, request):
@@ -253,13 +268,14 @@ class ChallengeMiddleware:
 
     @staticmethod
     def _add_request_cookies(request, jar: dict[str, dict]) -> None:
+        # the list form keeps each cookie's path (a {name: value} entry would get the
+        # request's directory as its path, and the jar would then hold one per directory)
         cookies = request.cookies
         if isinstance(cookies, dict):
-            for name, cookie in jar.items():
-                cookies.setdefault(name, cookie["value"])
-            return
-        if not isinstance(cookies, list):
-            cookies = request.cookies = list(cookies or [])
+            cookies = [{"name": k, "value": v} for k, v in cookies.items()]
+        else:
+            cookies = list(cookies or [])
+        request.cookies = cookies
         have = {c.get("name") for c in cookies if isinstance(c, dict)}
         for name, cookie in jar.items():
             if name not in have:
@@ -293,18 +309,33 @@ class ChallengeMiddleware:
         if meta.get(CHALLENGE):  # came back plainly from a browser attempt: stop here
             self.stats.inc_value("nianbao/challenges_failed")
             return response
-        if self.generation.get(host, 0) > meta.get(_SENT, 0) and not meta.get(_RESENT):
-            self.stats.inc_value("nianbao/challenges_resent")
-            return request.replace(dont_filter=True, meta={**meta, _RESENT: True})
         if not self.browser:
             meta[CHALLENGE] = reason
             self.stats.inc_value("nianbao/challenges_failed")
             logger.warning("%s at %s: the browser is off (render: never), not solved",
                            reason, request.url)
             return response
+        if host in self.solving and not meta.get(_RESENT):
+            # the host's challenge is being solved for another request: wait for it (the
+            # wait holds no download slot) rather than open a second browser page
+            self.stats.inc_value("nianbao/challenges_joined")
+            try:
+                await asyncio.wait_for(self.solving[host].wait(), self.join_timeout)
+            except asyncio.TimeoutError:
+                pass
+        if self.generation.get(host, 0) > meta.get(_SENT, 0) and not meta.get(_RESENT):
+            self.stats.inc_value("nianbao/challenges_resent")
+            return request.replace(dont_filter=True, meta={**meta, _RESENT: True})
         self.stats.inc_value("nianbao/challenges")
         logger.info("%s at %s: solving it in the browser", reason, request.url)
+        self.solving.setdefault(host, asyncio.Event())
         return self._browser_request(request, reason)
+
+    def _solved(self, request) -> None:
+        """A browser attempt for this request's host is over: release who waits for it."""
+        event = self.solving.pop(_host(request.url), None)
+        if event is not None:
+            event.set()
 
     def _browser_request(self, request, reason: str):
         from scrapy_playwright.page import PageMethod
@@ -325,12 +356,8 @@ class ChallengeMiddleware:
         page = meta.pop("playwright_page", None)
         if meta.pop(_IN_FLIGHT, False):
             self.in_flight = max(0, self.in_flight - 1)
-        methods = meta.get("playwright_page_methods") or ()
-        settled = [pm.result for pm in methods
-                   if getattr(pm, "method", None) is settle_challenge]
-        final_status = settled[0] if settled and isinstance(settled[0], int) else None
-        status = final_status or response.status
-        host = _host(response.url or request.url)
+        status = rendered_status(request) or response.status
+        host = _host(request.url)
         cookies = []
         try:
             if page is not None:
@@ -342,12 +369,14 @@ class ChallengeMiddleware:
             await self._close(page)
         reason = is_challenge(status, response.headers, response.body)
         if reason is not None or not cookies:
+            self._solved(request)
             self.stats.inc_value("nianbao/challenges_failed")
             logger.warning("%s at %s not solved in the browser (%s): giving up", meta[CHALLENGE],
                            request.url, reason or "no cookies earned")
             return response
         self.cookies[host] = {c["name"]: self._scrapy_cookie(c) for c in cookies}
         self.generation[host] = self.generation.get(host, 0) + 1
+        self._solved(request)
         self.stats.inc_value("nianbao/challenges_solved")
         logger.info("challenge at %s solved in the browser: cookies %s now sent to %s",
                     request.url, ", ".join(sorted(self.cookies[host])), host)
@@ -361,6 +390,7 @@ class ChallengeMiddleware:
             if meta.pop(_IN_FLIGHT, False):
                 self.in_flight = max(0, self.in_flight - 1)
             await self._close(meta.pop("playwright_page", None))
+            self._solved(request)
             self.stats.inc_value("nianbao/challenges_failed")
             logger.warning("%s at %s: the browser failed: %s", meta[CHALLENGE], request.url,
                            exception)

@@ -50,6 +50,11 @@ def nianbao_version() -> str:
         return "0+unknown"
 
 
+def _same(settings, name: str) -> int:
+    """The priority the empty value was set with: filling it in must not lose to it."""
+    return settings.getpriority(name) or 0
+
+
 class RunAddon:
     """Fills in what depends on other settings: NIANBAO_RUN_ID (the JOBDIR's unfinished run,
     or a new id) and, unless USER_AGENT was set, a user agent naming nianbao, its version
@@ -58,10 +63,11 @@ class RunAddon:
     def update_settings(self, settings) -> None:
         if not settings.get("NIANBAO_RUN_ID"):
             run_id = job_run_id(settings.get("JOBDIR")) or new_run_id()
-            settings.set("NIANBAO_RUN_ID", run_id, priority="addon")
+            settings.set("NIANBAO_RUN_ID", run_id, priority=_same(settings, "NIANBAO_RUN_ID"))
         if not settings.get("USER_AGENT"):
             config = NianbaoConfig.from_settings(settings)
-            settings.set("USER_AGENT", config.user_agent(nianbao_version()), priority="addon")
+            settings.set("USER_AGENT", config.user_agent(nianbao_version()),
+                         priority=_same(settings, "USER_AGENT"))
 
 
 class RunExtension:

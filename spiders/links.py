@@ -30,7 +30,9 @@ SHORT_REPORT = re.compile(r"年度报告|年报")
 # the annual-report column, as portals name it in menus and URLs
 COLUMN_TEXT = re.compile(r"(政府|政务)?信息公开.{0,4}年(度报告|报)|^年度报告$|^工作年报$|^年报$|"
                          r"工作年度报告$|年度报告专栏|年报专栏")
-COLUMN_URL = re.compile(r"(?i)(zfxxgknb|xxgknb|gknb|ndbg|zwgknb|xxgkndbg)(/|_|\.|$)")
+# the column's own address ends in its name: .../zfxxgknb/, .../ndbg/index.html, .../gknb.html
+COLUMN_URL = re.compile(r"(?i)/(zfxxgknb|xxgknb|gknb|ndbg|zwgknb|xxgkndbg|nb)"
+                        r"(/((index|list|default)(_\d+)?\.\w+)?|\.s?html?)?$")
 # the way there: the disclosure portal, its catalog, the statutory-disclosure part
 NAV_TEXT = re.compile(r"政府信息公开|政务公开|信息公开目录|信息公开平台|法定主动公开|主动公开目录|"
                       r"信息公开$|^公开目录$")

@@ -36,7 +36,7 @@ from spiders.config import RENDER_MODES, NianbaoConfig
 from spiders.families import Entry, Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.links import (Link, attachment_ext, classify, extract_links, has_scripts,
-                           is_report_candidate, normalize_url)
+                           is_report_candidate, names_a_year, normalize_url)
 from spiders.portals import Portal, load_portals, select_portals
 
 PAGES_PER_LIST = 100  # further list pages or data calls taken from one page at most
@@ -231,22 +231,23 @@ class PortalSpider(scrapy.Spider):
         for link in links:
             if normalize_url(link.url) == normalize_url(response.url):
                 continue
-            req, is_doc = self._follow(scope, link, response.url, depth)
+            req, is_doc = self._follow(scope, link, response.url, depth, kind)
             if req is False:
                 continue
             found += 1
             candidates += is_doc
             if req is not None:
                 yield req
-        if kind == M.LIST or candidates:
+        if kind == M.LIST or candidates or getattr(family, "FINDS_COLUMN", False):
             self.crawler.stats.inc_value(f"nianbao/family/{family.NAME}")
             for fetch in family.more(response, self._pages_left(scope)):
                 found += 1
                 req = self.fetch_request(scope, fetch, family.NAME, response.url)
                 if req is not None:
                     yield req
-        if (kind == M.LIST and not candidates and is_report_candidate(Link(response.url,
-                                                                          self._title(response)))):
+        title = self._title(response)
+        if kind == M.LIST and not candidates and names_a_year(title) and is_report_candidate(
+                Link(response.url, title)):
             # a link without a year named it like the column, but the page is a report
             yield from self.parse_report(response)
             return
@@ -266,7 +267,7 @@ class PortalSpider(scrapy.Spider):
         entries, fetches = family.read(response, response.meta.get(M.FAMILY_STATE) or {})
         referrer = response.meta.get(M.REFERRER) or response.url
         for e in entries:
-            req, _ = self._follow(scope, Link(normalize_url(e.url), e.text), referrer, 0)
+            req, _ = self._follow(scope, Link(normalize_url(e.url), e.text), referrer, 0, M.API)
             if req:
                 yield req
         for fetch in fetches[: self._pages_left(scope)]:
@@ -274,8 +275,11 @@ class PortalSpider(scrapy.Spider):
             if req is not None:
                 yield req
 
-    def _follow(self, scope: PortalScope, link: Link, found_on: str, depth: int):
-        """(request or None, is a report candidate), or (False, False) for a link not ours."""
+    def _follow(self, scope: PortalScope, link: Link, found_on: str, depth: int, on: str):
+        """(request or None, is a report candidate), or (False, False) for a link not ours.
+
+        Pages on the way (nav links) are followed only from pages on the way: inside the
+        column, a link reading 政务公开… is one of its documents, not a way elsewhere."""
         kind = classify(link, scope.link_pattern)
         if kind in (M.PAGE, M.ATTACHMENT):
             ok = (scope.in_domains(link.url) if kind == M.ATTACHMENT
@@ -286,7 +290,8 @@ class PortalSpider(scrapy.Spider):
             return self.document_request(scope, link.url, kind, link.text, found_on), True
         if kind == M.LIST and scope.allows_page(link.url):
             return self.page_request(scope, link.url, M.LIST, found_on, depth), False
-        if kind == M.NAV and depth < self.nav_depth and scope.allows_page(link.url):
+        if (kind == M.NAV and on == M.NAV and depth < self.nav_depth
+                and scope.allows_page(link.url)):
             return self.page_request(scope, link.url, M.NAV, found_on, depth + 1), False
         return False, False
 

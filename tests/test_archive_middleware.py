@@ -15,6 +15,7 @@ from twisted.internet.error import TimeoutError as TxTimeoutError
 
 from archive.reader import read_capture
 from crawler.middleware import ArchiveMiddleware
+from spiders import meta as M
 
 RUN = "20261123T084400Z-3f2a1c"
 PAGE = "<html><body>2023年政府信息公开工作年度报告</body></html>".encode("utf-8")
@@ -65,12 +66,12 @@ def test_response_archived_and_returned_unchanged(mw, data_dir, crawler):
     url = "http://www.a.gov.cn/xxgk/ndbg/index.html?page=2"
     req = Request(url, headers={"Referer": "http://www.a.gov.cn/xxgk/",
                                 "User-Agent": "nianbao-test"},
-                  meta={"portal": "demo-town"})
+                  meta={M.PORTAL: "demo-town"})
     resp = page_response(url)
     out = mw.process_response(req, resp)
     assert out is resp
     [row] = captures(data_dir)
-    assert req.meta["capture_id"] == row["id"]
+    assert req.meta[M.CAPTURE_ID] == row["id"]
     assert row["run_id"] == RUN and row["portal"] == "demo-town"
     assert (row["url"], row["final_url"], row["method"], row["status"]) == (url, url, "GET", 200)
     assert row["referrer"] == "http://www.a.gov.cn/xxgk/"
@@ -127,21 +128,22 @@ def test_same_payload_becomes_revisit(mw, data_dir, crawler):
     assert crawler.stats.get_value("nianbao/revisits") == 1
 
 
-def test_rendered_and_portal_from_spider(mw, data_dir):
+def test_rendered_and_challenge_recorded(mw, data_dir):
     url = "http://www.a.gov.cn/list.html"
-    req = Request(url, meta={"playwright": True})
+    req = Request(url, meta={"playwright": True, M.PORTAL: "demo-county",
+                             M.CHALLENGE: "js-cookie (HTTP 412)"})
     mw.process_response(req, page_response("http://www.a.gov.cn/list.html#after-js"))
     [row] = captures(data_dir)
-    assert row["rendered"] == 1
+    assert row["rendered"] == 1 and row["challenge"] == "js-cookie (HTTP 412)"
     assert row["portal"] == "demo-county"
     assert row["final_url"] == "http://www.a.gov.cn/list.html#after-js"
 
 
 def test_redirect_meta_copy_gets_new_capture_id(mw, data_dir):
     url = "http://www.a.gov.cn/report.html"
-    req = Request(url, meta={"capture_id": 999})  # copied from a redirected request
+    req = Request(url, meta={M.CAPTURE_ID: 999})  # copied from a redirected request
     mw.process_response(req, page_response(url))
-    assert req.meta["capture_id"] == captures(data_dir)[0]["id"]
+    assert req.meta[M.CAPTURE_ID] == captures(data_dir)[0]["id"]
 
 
 def test_archive_error_never_drops_response(mw, data_dir, crawler, caplog, monkeypatch):
@@ -151,18 +153,18 @@ def test_archive_error_never_drops_response(mw, data_dir, crawler, caplog, monke
     mw.open()
     monkeypatch.setattr(mw.writer, "write_exchange", broken)
     url = "http://www.a.gov.cn/x.html"
-    req = Request(url, meta={"capture_id": 5})
+    req = Request(url, meta={M.CAPTURE_ID: 5})
     resp = page_response(url)
     with caplog.at_level(logging.ERROR):
         assert mw.process_response(req, resp) is resp
     assert "ARCHIVE FAILED" in caplog.text and "disk full" in caplog.text
     assert crawler.stats.get_value("nianbao/archive_errors") == 1
-    assert "capture_id" not in req.meta
+    assert M.CAPTURE_ID not in req.meta
     assert captures(data_dir) == []
 
 
 def test_process_exception_records_crawl_error(mw, data_dir):
-    req = Request("http://www.a.gov.cn/slow.html", meta={"portal": "demo-town", "retry_times": 2},
+    req = Request("http://www.a.gov.cn/slow.html", meta={M.PORTAL: "demo-town", "retry_times": 2},
                   headers={"Referer": "http://www.a.gov.cn/list.html"})
     assert mw.process_exception(req, TxTimeoutError("took too long")) is None
     conn = sqlite3.connect(data_dir / "archive.db")
@@ -221,7 +223,7 @@ def test_at_priority_950_it_sees_raw_redirects_and_encoded_bodies(data_dir):
     assert (old["url"], old["status"]) == ("http://www.a.gov.cn/old", 302)
     assert (new["url"], new["status"]) == ("http://www.a.gov.cn/new", 200)
     assert new["payload_size"] == len(encoded)  # stored as received
-    assert final.meta["capture_id"] == new["id"]
+    assert final.meta[M.CAPTURE_ID] == new["id"]
     assert read_capture(data_dir, new["id"]).body == PAGE
 
     from warcio.archiveiterator import ArchiveIterator
@@ -231,19 +233,44 @@ def test_at_priority_950_it_sees_raw_redirects_and_encoded_bodies(data_dir):
     crawler.signals.send_catch_log(signals.spider_closed, spider=crawler.spider, reason="done")
 
 
-def test_crawlers_of_one_run_share_one_writer(data_dir):
-    """crawl.py runs one crawler per portal: they fill the same WARC file."""
+def test_each_middleware_owns_its_writer_and_closes_it(data_dir):
+    """No module-level registry: a middleware opens its own writer and closes it."""
+    import crawler.middleware as module
+
     settings = {"NIANBAO_DATA_DIR": str(data_dir), "NIANBAO_RUN_ID": RUN}
     first = build_from_crawler(ArchiveMiddleware, get_crawler(PortalSpider, settings))
     second = build_from_crawler(ArchiveMiddleware, get_crawler(PortalSpider, settings))
     first.open()
     second.open()
-    assert first.writer is second.writer
+    assert first.writer is not second.writer
     first.process_response(Request("http://a.gov.cn/1"), page_response("http://a.gov.cn/1"))
-    first.close()  # the other crawler is still running
+    first.close()
+    assert first.writer is None and first.catalog is None
     second.process_response(Request("http://b.gov.cn/2"),
                             page_response("http://b.gov.cn/2", body=b"other"))
     second.close()
-    assert len({row["warc_file"] for row in captures(data_dir)}) == 1
-    assert len(list((data_dir / "warc").iterdir())) == 1
     assert [read_capture(data_dir, r["id"]).body for r in captures(data_dir)] == [PAGE, b"other"]
+    assert not [name for name, value in vars(module).items()
+                if isinstance(value, (dict, list, set)) and not name.startswith("__")]
+
+
+def test_304_to_a_conditional_request_is_a_server_not_modified_revisit(mw, data_dir):
+    from warcio.archiveiterator import ArchiveIterator
+
+    url = "http://www.a.gov.cn/nb/2023.pdf"
+    first_req = Request(url)
+    mw.process_response(first_req, Response(url, status=200, body=b"%PDF-1.7 report",
+                                            headers={"ETag": '"v1"'}, request=first_req))
+    first = captures(data_dir)[0]
+    req = Request(url, headers={"If-None-Match": '"v1"'},
+                  meta={M.PREVIOUS_CAPTURE: first["id"]})
+    mw.process_response(req, Response(url, status=304, headers={"ETag": '"v1"'}, request=req))
+    second = captures(data_dir)[1]
+    assert second["record_type"] == "revisit" and second["status"] == 304
+    assert second["refers_to"] == first["id"]
+    assert second["payload_sha256"] == first["payload_sha256"]
+    assert read_capture(data_dir, second["id"]).body == b"%PDF-1.7 report"
+    with open(data_dir / "warc" / second["warc_file"], "rb") as fh:
+        fh.seek(second["warc_offset"])
+        record = next(iter(ArchiveIterator(fh)))
+    assert record.rec_headers.get_header("WARC-Profile").endswith("/revisit/server-not-modified")

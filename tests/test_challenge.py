@@ -109,6 +109,84 @@ def test_farm_guarded_site_is_recorded():
     assert "/guarded/" in config["list_pages"]
 
 
+# -- the middleware without a browser -------------------------------------------------
+PW_HANDLERS = {"http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+               "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"}
+
+
+def middleware(**settings):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.challenge import ChallengeMiddleware
+
+    crawler = get_crawler(settings_dict=settings)
+    return ChallengeMiddleware.from_crawler(crawler), crawler
+
+
+def test_a_plain_challenge_goes_to_the_browser_once():
+    import asyncio
+
+    from scrapy.http import HtmlResponse, Request
+
+    from crawler.challenge import CONTEXT, rendered_status, settle_challenge
+    from spiders.meta import CHALLENGE
+
+    mw, crawler = middleware(DOWNLOAD_HANDLERS=PW_HANDLERS)
+    request = Request("http://portal.example.gov.cn/xxgk/", meta={"nianbao_portal": "p"})
+    mw.process_request(request)
+    response = HtmlResponse(request.url, status=412, body=CHALLENGE_412, request=request)
+    again = asyncio.run(mw.process_response(request, response))
+    assert isinstance(again, Request) and again.url == request.url and again.dont_filter
+    meta = again.meta
+    assert meta["playwright"] and meta["playwright_include_page"]
+    assert meta["playwright_context"] == CONTEXT and meta["nianbao_portal"] == "p"
+    assert meta[CHALLENGE] == "js-cookie (HTTP 412)"
+    (method,) = meta["playwright_page_methods"]
+    assert method.method is settle_challenge and rendered_status(again) is None
+    assert crawler.stats.get_value("nianbao/challenges") == 1
+    # a plain response that is no challenge passes untouched
+    ok = HtmlResponse(request.url, status=200, body=long_page_with_cookie_script(),
+                      request=request)
+    assert asyncio.run(mw.process_response(request, ok)) is ok
+
+
+def test_earned_cookies_go_to_that_host_only_through_the_cookie_jar():
+    from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
+    from scrapy.http import Request
+
+    mw, _ = middleware(DOWNLOAD_HANDLERS=PW_HANDLERS)
+    mw.cookies["www.example.gov.cn"] = {"nb_guard": {"name": "nb_guard", "value": "t0k",
+                                                      "path": "/"}}
+    mw.generation["www.example.gov.cn"] = 1
+    jar = CookiesMiddleware()
+    sent = []
+    for url, cookies in [("http://www.example.gov.cn/a/b/index.html", None),
+                         ("http://www.example.gov.cn/a/b/c/t1.html", {"lang": "zh"}),
+                         ("http://www.example.gov.cn/x.html", None),
+                         ("http://other.example.gov.cn/a/", None)]:
+        request = Request(url, cookies=cookies)
+        assert mw.process_request(request) is None
+        jar.process_request(request)
+        sent.append(request.headers.get("Cookie"))
+    assert sent == [b"nb_guard=t0k", b"lang=zh; nb_guard=t0k", b"nb_guard=t0k", None]
+
+
+def test_without_the_browser_a_challenge_is_marked_and_given_up():
+    import asyncio
+
+    from scrapy.http import HtmlResponse, Request
+
+    from spiders.meta import CHALLENGE
+
+    mw, crawler = middleware()  # no scrapy-playwright handler: render "never"
+    request = Request("http://portal.example.gov.cn/")
+    response = HtmlResponse(request.url, status=412, body=CHALLENGE_412, request=request)
+    assert asyncio.run(mw.process_response(request, response)) is response
+    assert request.meta[CHALLENGE] == "js-cookie (HTTP 412)"
+    assert crawler.stats.get_value("nianbao/challenges_failed") == 1
+    assert crawler.stats.get_value("nianbao/challenges") is None
+
+
 # -- real crawls -------------------------------------------------------------------------
 CRAWL_SCRIPT = r'''
 """A tiny crawl of the farm's /guarded/ site: plain requests, ChallengeMiddleware on."""
@@ -119,6 +197,7 @@ from crawler.settings import CHROMIUM_ARGS, chromium_path
 from spiders.meta import CHALLENGE
 
 base, out_path, wait = sys.argv[1], sys.argv[2], float(sys.argv[3])
+concurrency = int(sys.argv[6])
 starts, follow = json.loads(sys.argv[4]), json.loads(sys.argv[5])
 raw, seen = [], []
 
@@ -149,8 +228,10 @@ class Guarded(scrapy.Spider):
     def parse_home(self, response):
         self.record(response)
         if response.status == 200:
-            for path in follow:
-                yield scrapy.Request(base + path, callback=self.parse_other)
+            for path in follow:  # "R:/path": the spider asks for the browser itself
+                meta = {"playwright": True} if path.startswith("R:") else {}
+                yield scrapy.Request(base + path.removeprefix("R:"), callback=self.parse_other,
+                                     meta=meta)
 
     def parse_other(self, response):
         self.record(response)
@@ -170,7 +251,8 @@ process = CrawlerProcess({
     "NIANBAO_CHALLENGE_WAIT": wait,
     "USER_AGENT": "nianbao/test (+https://github.com/nianbao/nianbao)",
     "ROBOTSTXT_OBEY": False,
-    "CONCURRENT_REQUESTS": 1,
+    "CONCURRENT_REQUESTS": concurrency,
+    "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",  # the list first, then deeper
     "DOWNLOAD_TIMEOUT": 30,
     "RETRY_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
@@ -185,7 +267,8 @@ with open(out_path, "w", encoding="utf-8") as f:
 '''
 
 
-def crawl(tmp_path: Path, starts: list[str], follow: list[str], wait: float = 3.0):
+def crawl(tmp_path: Path, starts: list[str], follow: list[str], wait: float = 3.0,
+          concurrency: int = 1):
     """Run CRAWL_SCRIPT against a fresh farm; return (output, farm request log, base)."""
     script = tmp_path / "crawl_guarded.py"
     script.write_text(CRAWL_SCRIPT, encoding="utf-8")
@@ -194,7 +277,7 @@ def crawl(tmp_path: Path, starts: list[str], follow: list[str], wait: float = 3.
     try:
         proc = subprocess.run(
             [sys.executable, str(script), base, str(out), str(wait), json.dumps(starts),
-             json.dumps(follow)],
+             json.dumps(follow), str(concurrency)],
             capture_output=True, text=True, timeout=180, cwd=REPO)
         log = json.load(urllib.request.urlopen(base + "/_farm/requests"))
     finally:
@@ -268,3 +351,30 @@ def test_unsolvable_challenge_gives_up_without_a_loop(tmp_path):
     assert got["status"] == 412 and got["challenge"] == "js-cookie (HTTP 412)"
     assert not got["page_in_meta"]
     assert "not solved in the browser" in stderr
+
+
+@pytest.mark.browser
+def test_rendered_requests_of_the_spider_get_the_earned_cookies(tmp_path):
+    """render: auto on a guarded host: the spider's own browser requests carry the cookie
+    too (put in their context, since Playwright drops a Cookie header)."""
+    listing = "/guarded/xxgk/ndbg/index.html"
+    result, log, _ = crawl(tmp_path, ["/guarded/"], ["R:" + listing])
+    sent = [r for r in log if r["path"] == listing]
+    assert [r["cookie"] for r in sent] == [f"{COOKIE}={token()}"]
+    (got,) = [s for s in result["seen"] if s["path"] == listing]
+    assert got["status"] == 200 and got["playwright"] and got["challenge"] is None
+    assert "胡集乡人民政府" in got["body"]
+    assert result["stats"]["nianbao/challenges"] == 1
+
+
+@pytest.mark.browser
+def test_concurrent_challenges_on_one_host_share_one_solve(tmp_path):
+    starts = ["/guarded/", "/guarded/index.html", "/guarded/xxgk/ndbg/index.html"]
+    result, log, _ = crawl(tmp_path, starts, [], concurrency=4)
+    stats = result["stats"]
+    assert stats["nianbao/challenges"] == 1 and stats["nianbao/challenges_solved"] == 1
+    assert stats["nianbao/challenges_joined"] == 2 and stats["nianbao/challenges_resent"] == 2
+    assert stats["playwright/page_count"] == 1
+    assert sorted(s["path"] for s in result["seen"] if s["status"] == 200) == sorted(starts)
+    for path in starts:  # each one: 412 first, then 200 (the browser's or a plain re-send)
+        assert [r["cookie"] for r in log if r["path"] == path][-1] == f"{COOKIE}={token()}"

@@ -1,15 +1,25 @@
-"""Link extraction: TRS createPageHTML pagination, pager anchors, report and attachment links."""
+"""Link extraction and the TRS / generic families: createPageHTML pagination, pager anchors,
+report, column, nav and attachment links."""
 from __future__ import annotations
 
 import re
 
 import pytest
 from parsel import Selector
+from scrapy.http import HtmlResponse
 
-from spiders.links import (Link, attachment_ext, classify, extract_links, looks_like_list,
-                           pagination_urls, parse_create_page_html, trs_page_urls)
+from spiders.families import generic, trs
+from spiders.families.trs import parse_create_page_html, trs_page_urls
+from spiders.links import Link, attachment_ext, classify, extract_links, looks_like_list
 
-FARM_SITES = __import__("pathlib").Path(__file__).resolve().parent / "farm" / "sites"
+FARM_SITES = __import__("pathlib").Path(__file__).resolve().parents[1] / "crawler" / "farm" / "sites"
+
+
+def pagination_urls(html: str, url: str, limit: int = 50) -> list[str]:
+    """What the spider would ask next: the first family that detects the page."""
+    response = HtmlResponse(url, body=html.encode("utf-8"), encoding="utf-8")
+    family = trs if trs.detect(response) else generic
+    return [f.url for f in family.more(response, limit)]
 
 
 @pytest.mark.parametrize("script, expected", [
@@ -45,10 +55,10 @@ def test_pagination_of_the_farm_county_list():
     """The page links are not in the HTML: they are computed from the script."""
     html = (FARM_SITES / "county" / "zfxxgknb" / "index.html").read_text("utf-8")
     assert "index_1.html" not in html.split("<script")[0]
-    assert pagination_urls(Selector(text=html), "http://h/county/zfxxgknb/") == [
+    assert pagination_urls(html, "http://h/county/zfxxgknb/") == [
         "http://h/county/zfxxgknb/index_1.html"]
     html = (FARM_SITES / "county" / "zfxxgknb" / "index_1.html").read_text("utf-8")
-    assert pagination_urls(Selector(text=html), "http://h/county/zfxxgknb/index_1.html") == [
+    assert pagination_urls(html, "http://h/county/zfxxgknb/index_1.html") == [
         "http://h/county/zfxxgknb/index.html"]
 
 
@@ -57,13 +67,13 @@ def test_pagination_from_pager_anchors():
             '<a href="list_2.html">2</a><a href="list_3.html">3</a>'
             '<a href="list_2.html">下一页</a><a href="list_9.html">尾页</a>'
             '<a href="/news/">新闻</a></div>')
-    urls = pagination_urls(Selector(text=html), "http://h/col/list_1.html")
+    urls = pagination_urls(html, "http://h/col/list_1.html")
     assert urls == ["http://h/col/list_2.html", "http://h/col/list_3.html", "http://h/col/list_9.html"]
 
 
 def test_pagination_excludes_the_page_itself():
     html = '<script>createPageHTML(2, 0, "index", "html");</script>'
-    assert pagination_urls(Selector(text=html), "http://h/c/index.html") == ["http://h/c/index_1.html"]
+    assert pagination_urls(html, "http://h/c/index.html") == ["http://h/c/index_1.html"]
 
 
 def test_extract_links_prefers_full_title_and_skips_javascript():
@@ -108,6 +118,16 @@ def test_looks_like_list(url, is_list):
     ("http://h/c/t2022_2.html", "关于开展安全生产大检查的通知", None),
     ("http://h/zwgk/zfxxgkzn/", "政府信息公开指南", None),
     ("http://h/c/P02022.pdf", "附件1", None),
+    # the way from a home page to the column
+    ("http://h/zwgk/", "政府信息公开", "nav"),
+    ("http://h/xxgk/gkml/", "信息公开目录", "nav"),
+    ("http://h/xxgk/fdzdgknr/", "法定主动公开内容", "nav"),
+    ("http://h/col/col1234/index.html", "年度报告", "list"),
+    ("http://h/xxgk/zfxxgknb/", "年报", "list"),
+    ("http://h/xxgk/gknb/", "工作年报", "list"),
+    ("http://h/xxgk/ndbg/index.html", "更多", "list"),  # the URL names the column
+    ("http://h/xwzx/", "新闻中心", None),
+    ("http://h/xxgk/ysqgk/", "依申请公开", None),
 ])
 def test_classify(url, text, kind):
     assert classify(Link(url, text)) == kind
@@ -117,3 +137,16 @@ def test_classify_with_portal_pattern():
     pattern = re.compile(r"/xxgkml/\d+/\d+\.html$")
     assert classify(Link("http://h/xxgkml/2022/123.html", "新镇乡"), pattern) == "page"
     assert classify(Link("http://h/other/2022/123.html", "新镇乡"), pattern) is None
+
+
+def test_trs_detects_only_create_page_html():
+    page = HtmlResponse("http://h/c/", body=b'<script>createPageHTML(3, 0, "index", "html");</script>')
+    plain = HtmlResponse("http://h/c/", body=b'<a href="list_2.html">2</a>')
+    assert trs.detect(page) and not trs.detect(plain)
+
+
+def test_generic_follows_query_string_pages_only_of_the_same_list():
+    html = ('<a href="?page=2">2</a><a href="list.jsp?pageNo=3&cid=7">3</a>'
+            '<a href="/search.jsp?q=x">搜索</a><a href="other.jsp?page=2">其他栏目</a>')
+    urls = pagination_urls(html, "http://h/c/list.jsp?cid=7")
+    assert urls == ["http://h/c/list.jsp?page=2", "http://h/c/list.jsp?pageNo=3&cid=7"]

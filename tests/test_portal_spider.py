@@ -1,4 +1,4 @@
-"""The generic portal spider on canned responses: what it follows, what it yields, its caps."""
+"""The portal spider on canned responses: what it follows, what it yields, its caps."""
 from __future__ import annotations
 
 import asyncio
@@ -9,25 +9,28 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
-from spiders.portals import Portal
+from spiders import meta as M
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.portal_spider import PortalSpider
+from spiders.portals import Portal
 
-SITES = Path(__file__).resolve().parent / "farm" / "sites"
+SITES = Path(__file__).resolve().parents[1] / "crawler" / "farm" / "sites"
 BASE = "http://farm.test"
 COL = f"{BASE}/county/zfxxgknb/"
 
 
 def make_spider(cli_render="auto", **portal_kw) -> PortalSpider:
     """A spider for a portal entry (its render "never" unless given) and a command-line render."""
-    kw = dict(name="t", start_urls=[COL], allow=[COL], render="never", max_pages=10)
+    kw = dict(name="t", start_urls=[COL], allow=[COL], render="never", max_pages=10,
+              domains=["farm.test"])
     kw.update(portal_kw)
-    crawler = get_crawler(PortalSpider)
-    return PortalSpider.from_crawler(crawler, portal=Portal(**kw), render=cli_render)
+    crawler = get_crawler(PortalSpider, {"NIANBAO_RUN_ID": "r"})
+    return PortalSpider.from_crawler(crawler, portals=[Portal(**kw)], render=cli_render)
 
 
 def response(url: str, body: bytes, meta: dict | None = None, cls=HtmlResponse):
-    return cls(url=url, body=body, request=scrapy.Request(url, meta=meta or {}))
+    meta = {M.PORTAL: "t", **(meta or {})}
+    return cls(url=url, body=body, request=scrapy.Request(url, meta=meta))
 
 
 def site_page(path: str) -> bytes:
@@ -41,14 +44,60 @@ def test_start_yields_the_start_urls():
         return [r async for r in spider.start()]
 
     (req,) = asyncio.run(collect())
-    assert req.url == COL and req.meta["portal"] == "t" and req.callback == spider.parse_list
+    assert req.url == COL and req.meta[M.PORTAL] == "t" and req.callback == spider.parse_page
+    assert req.meta[M.KIND] == M.NAV and req.meta[M.DEPTH] == 0
     assert "playwright" not in req.meta
+
+
+def test_one_spider_for_many_portals_from_the_registry(tmp_path):
+    registry = tmp_path / "portals.yml"
+    registry.write_text("portals:\n"
+                        "  - {name: a, url: 'http://www.a.gov.cn/'}\n"
+                        "  - {name: b, url: 'http://www.b.gov.cn/'}\n"
+                        "  - {name: c, url: 'http://www.c.gov.cn/'}\n")
+    settings = {"NIANBAO_PORTALS": str(registry), "NIANBAO_RUN_ID": "r"}
+    one = PortalSpider.from_crawler(get_crawler(PortalSpider, settings), portal="b")
+    two = PortalSpider.from_crawler(get_crawler(PortalSpider, settings), portals="a,c")
+    every = PortalSpider.from_crawler(get_crawler(PortalSpider, settings))
+    assert one.portal_names == ["b"] and two.portal_names == ["a", "c"]
+    assert every.portal_names == ["a", "b", "c"]
+    assert every.scopes["a"].portal.domains == ["a.gov.cn"]  # www. dropped: subdomains count
+
+    async def collect(spider):
+        return [r.url async for r in spider.start()]
+
+    assert asyncio.run(collect(every)) == ["http://www.a.gov.cn/", "http://www.b.gov.cn/",
+                                           "http://www.c.gov.cn/"]
+
+
+def test_home_page_leads_to_the_column_by_link_text_and_url():
+    spider = make_spider(start_urls=[BASE + "/"], allow=[])
+    home = ('<a href="/zwgk/">政府信息公开</a><a href="/xwzx/">新闻中心</a>'
+            '<a href="http://xxgk.farm.test/ndbg/">年度报告</a>'
+            '<a href="http://elsewhere.test/zwgk/">政府信息公开</a>'
+            '<a href="/zwgk/zfxxgkzn/">政府信息公开指南</a>').encode()
+    out = list(spider.parse_page(response(BASE + "/", home, meta={M.KIND: M.NAV, M.DEPTH: 0})))
+    kinds = {r.url: (r.meta[M.KIND], r.meta[M.DEPTH]) for r in out}
+    assert kinds == {BASE + "/zwgk/": (M.NAV, 1), "http://xxgk.farm.test/ndbg/": (M.LIST, 0)}
+    assert spider.crawler.stats.get_value("nianbao/offsite_skipped") is None  # nav links only
+
+
+def test_nav_depth_is_capped():
+    spider = make_spider(start_urls=[BASE + "/"], allow=[])
+    page = b'<a href="/zwgk/more/">\xe4\xbf\xa1\xe6\x81\xaf\xe5\x85\xac\xe5\xbc\x80\xe7\x9b\xae\xe5\xbd\x95</a>'
+    at_limit = response(BASE + "/zwgk/", page, meta={M.KIND: M.NAV, M.DEPTH: 3})
+    assert list(spider.parse_page(at_limit)) == []
+    below = response(BASE + "/zwgk/", page, meta={M.KIND: M.NAV, M.DEPTH: 2})
+    (req,) = spider.parse_page(below)
+    assert req.meta[M.DEPTH] == 3
 
 
 def test_list_page_yields_reports_and_computed_pages_within_allow():
     spider = make_spider()
-    spider.list_seen.add(COL + "index_1.html")  # as if already requested
-    out = list(spider.parse_list(response(COL + "index_1.html", site_page("county/zfxxgknb/index_1.html"))))
+    spider._seen("t", "pages").add(COL + "index_1.html")  # as if already requested
+    out = list(spider.parse_page(response(COL + "index_1.html",
+                                          site_page("county/zfxxgknb/index_1.html"),
+                                          meta={M.KIND: M.LIST})))
     urls = {r.url: r for r in out}
     assert COL + "202501/t20250120_200001.html" in urls
     assert COL + "202001/t20200110_999999.html" in urls
@@ -56,16 +105,27 @@ def test_list_page_yields_reports_and_computed_pages_within_allow():
     assert COL + "index.html" in urls  # from createPageHTML(2, 1, ...)
     report = urls[COL + "202501/t20250120_200001.html"]
     assert report.callback == spider.parse_report
-    assert report.meta["link_text"] == "淮安市人民政府2024年政府信息公开工作年度报告"
+    assert report.meta[M.LINK_TEXT] == "淮安市人民政府2024年政府信息公开工作年度报告"
     assert report.headers["Referer"] == (COL + "index_1.html").encode()
     assert all(u.startswith(COL) for u in urls)
+
+
+def test_only_report_candidates_are_fetched_from_a_list():
+    spider = make_spider()
+    body = ('<a href="a/t1.html">某县2023年政府信息公开工作年度报告</a>'
+            '<a href="a/t2.html">关于开展安全生产大检查的通知</a>'
+            '<a href="a/t3.pdf">2022年度政府信息公开年报.pdf</a>'
+            '<a href="a/t4.pdf">采购公告.pdf</a>').encode()
+    out = list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST})))
+    assert {r.url: r.meta[M.KIND] for r in out} == {COL + "a/t1.html": M.PAGE,
+                                                   COL + "a/t3.pdf": M.ATTACHMENT}
 
 
 def test_report_page_yields_item_and_attachment():
     spider = make_spider()
     url = COL + "202501/t20250120_200001.html"
     resp = response(url, site_page("county/zfxxgknb/202501/t20250120_200001.html"),
-                    meta={"link_text": "淮安2024", "referrer": COL, "capture_id": 17})
+                    meta={M.LINK_TEXT: "淮安2024", M.REFERRER: COL, M.CAPTURE_ID: 17})
     item, req = list(spider.parse_report(resp))
     assert item == DocumentItem(url=url, title="淮安2024", portal="t", referrer=COL, kind="page",
                                 capture_id=17)
@@ -83,32 +143,32 @@ def test_binary_report_link_is_an_attachment():
 def test_max_pages_caps_an_endless_pagination():
     spider = make_spider(max_pages=3)
     body = b'<html><body><script>createPageHTML(100000, 0, "index", "html");</script></body></html>'
-    spider.list_seen.add(COL)
-    out = list(spider.parse_list(response(COL, body)))
-    assert len(out) == 2 and len(spider.list_seen) == 3
-    assert spider.crawler.stats.get_value("nianbao/list_pages_capped") > 0
+    spider._seen("t", "pages").add(COL)
+    out = list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST})))
+    assert len(out) == 2 and len(spider._seen("t", "pages")) == 3
 
 
 def test_auto_renders_a_scripted_list_without_links():
-    assert make_spider("auto").render == "never"  # the command line's auto defers to the entry
+    assert make_spider("auto").scopes["t"].render == "never"  # auto defers to the entry
     spider = make_spider("auto", render="auto", wait_for="#doclist a")
     body = site_page("jslist/xxgk/ndbg/index.html")
-    (req,) = spider.parse_list(response(COL, body, meta={"referrer": None}))
+    (req,) = spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))
     assert req.url == COL and req.dont_filter and req.meta["playwright"] is True
     (method,) = req.meta["playwright_page_methods"]
     assert method.method == "wait_for_selector" and method.args == ("#doclist a",)
     # rendered once: never again
-    assert list(spider.parse_list(response(COL, body, meta={"playwright": True}))) == []
+    assert list(spider.parse_page(response(COL, body, meta={"playwright": True}))) == []
 
 
 def test_never_does_not_render():
     spider = make_spider("never", render="auto")
-    assert list(spider.parse_list(response(COL, site_page("jslist/xxgk/ndbg/index.html")))) == []
+    assert list(spider.parse_page(response(COL, site_page("jslist/xxgk/ndbg/index.html")))) == []
 
 
 def test_render_always_marks_list_and_report_requests():
     spider = make_spider("always")
-    out = list(spider.parse_list(response(COL, site_page("county/zfxxgknb/index.html"))))
+    out = list(spider.parse_page(response(COL, site_page("county/zfxxgknb/index.html"),
+                                          meta={M.KIND: M.LIST})))
     assert out and all(r.meta.get("playwright") for r in out)
 
 
@@ -117,7 +177,8 @@ def test_http_errors_become_error_items():
     from twisted.python.failure import Failure
 
     spider = make_spider()
-    req = scrapy.Request(COL + "gone.html", meta={"referrer": COL, "retry_times": 2})
+    req = scrapy.Request(COL + "gone.html", meta={M.REFERRER: COL, M.PORTAL: "t",
+                                                  "retry_times": 2})
     resp = HtmlResponse(url=req.url, status=503, body=b"", request=req)
     failure = Failure(HttpError(resp))
     failure.request = req
@@ -146,5 +207,13 @@ def test_link_pattern_admits_report_pages_outside_allow():
     spider = make_spider(link_pattern=r"/xxgkml/\d+/\d+\.html$")
     body = ('<a href="/xxgkml/2022/1.html">新镇乡</a>'
             '<a href="http://elsewhere.test/x/t1.html">某县2021年政府信息公开工作年度报告</a>').encode()
-    (req,) = spider.parse_list(response(COL, body))
+    (req,) = spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))
     assert req.url == BASE + "/xxgkml/2022/1.html" and req.callback == spider.parse_report
+    assert spider.crawler.stats.get_value("nianbao/offsite_skipped") == 1
+
+
+def test_non_http_links_are_never_followed():
+    spider = make_spider(allow=[])
+    body = ('<a href="ftp://farm.test/2023年政府信息公开工作年度报告.pdf">2023年政府信息公开工作年度报告</a>'
+            '<a href="file:///etc/2023年政府信息公开工作年度报告.pdf">2023年政府信息公开工作年度报告</a>').encode()
+    assert list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))) == []

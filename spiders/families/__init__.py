@@ -12,6 +12,10 @@ tested on hand-made responses):
 - `read(response, state) -> tuple[list[Entry], list[Fetch]]`: the answer to one of those
   data calls (`state` is the `Fetch.state` that asked for it).
 
+A family whose `more()` picks the annual-report column itself from a catalog page (gkmlpt)
+sets `FINDS_COLUMN = True`: the spider then asks it on pages on the way to the column too;
+otherwise only list pages (and pages holding report links) are paged through.
+
 The spider asks `FAMILIES` in order and uses the first that detects the page; `generic`
 (下一页 / 尾页 links, `?page=N`) is last and always matches. Adding a family is adding a
 module, listing it here, and a farm site that shows it.

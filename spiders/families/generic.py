@@ -21,15 +21,10 @@ PAGE_PARAMS = {"page", "pageno", "pagenum", "pageindex", "p", "pn", "curpage", "
 
 
 def _same_list(url: str, page_url: str) -> bool:
-    """Another page of this list: the same path with a page parameter, or a sibling
-    index_N / list_N file."""
+    """Another page of this list: the same path, with a page parameter in the query."""
     a, b = urlsplit(url), urlsplit(page_url)
-    if a.netloc != b.netloc:
-        return False
-    if a.path == b.path:
-        keys = {k.lower() for k, _ in parse_qsl(a.query)}
-        return bool(keys & PAGE_PARAMS)
-    return a.path.rsplit("/", 1)[0] == b.path.rsplit("/", 1)[0]
+    keys = {k.lower() for k, _ in parse_qsl(a.query)}
+    return a.netloc == b.netloc and a.path == b.path and bool(keys & PAGE_PARAMS)
 
 
 def detect(response) -> bool:
@@ -46,8 +41,7 @@ def more(response, limit: int) -> list[Fetch]:
         if NEXT_PAGE_TEXT.match(link.text) or PAGE_NUMBER_TEXT.match(link.text):
             if not attachment_ext(link.url):
                 urls.append(link.url)
-        elif _same_list(link.url, response.url) and urlsplit(link.url).query and any(
-                k.lower() in PAGE_PARAMS for k, _ in parse_qsl(urlsplit(link.url).query)):
+        elif _same_list(link.url, response.url):
             urls.append(link.url)
     seen, out = {normalize_url(response.url)}, []
     for u in urls:

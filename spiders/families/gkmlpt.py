@@ -34,6 +34,8 @@ from spiders.families import Entry, Fetch
 from spiders.links import Link, clean_text, is_column_link, is_report_text, normalize_url
 
 NAME = "gkmlpt"
+# more() picks the annual-report category itself: asked on the catalog page it is reached by
+FINDS_COLUMN = True
 MAX_PAGES = 50          # pages of one category, page 1 included
 BEIJING = timezone(timedelta(hours=8))
 
@@ -149,7 +151,7 @@ def _as_date(value) -> str | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if value > 1e11 else value  # milliseconds on some answers
+        seconds = value / 1000 if value > 1e11 else value  # a value in milliseconds
         if seconds <= 0:
             return None
         try:

@@ -174,7 +174,7 @@ def build(sites_dir: Path, farm: dict) -> None:
 
     # the 信息公开 column: four non-report items, all in its datastore
     items = [("政府信息公开指南", "2023-02-01"), ("政府信息公开制度", "2022-08-15"),
-             ("法定主动公开内容", "2022-06-30"), ("政府信息公开申请表", "2021-12-01")]
+             ("机构职能", "2022-06-30"), ("政府信息公开申请表", "2021-12-01")]
     xxgk_rows = []
     for i, (title, date) in enumerate(items):
         href = art_path(XXGK[0], date, 3001 + i)
