@@ -37,7 +37,9 @@ COLUMN_URL = re.compile(r"(?i)/(zfxxgknb|xxgknb|gknb|ndbg|zwgknb|xxgkndbg|nb)"
 NAV_TEXT = re.compile(r"政府信息公开|政务公开|信息公开目录|信息公开平台|法定主动公开|主动公开目录|"
                       r"信息公开$|^公开目录$")
 NOT_NAV_TEXT = re.compile(r"指南|规定|制度|条例|申请|意见箱|咨询|留言")
-NAV_URL = re.compile(r"(?i)/(xxgk|zwgk|zfxxgk|gkml|gkmlpt|xxgkml|openness|zdgk)(/|\.|$)")
+# ... and their addresses, when the link text is too short to say (the last path segment)
+NAV_URL = re.compile(r"(?i)/(xxgk|zwgk|zfxxgk|gkml|gkmlpt|xxgkml|openness|zdgk|fdzdgknr)"
+                     r"(/((index|default)\.\w+)?|\.s?html?)?$")
 CMS_COLUMN_PATH = re.compile(r"/col/col\d+/|/gkmlpt/index")
 LIST_SEGMENT = re.compile(r"^(index|list|default|more)([_-]\d+)?\.(s?html?|jsp|php|aspx?)$", re.I)
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:")

@@ -36,7 +36,8 @@ from spiders.config import RENDER_MODES, NianbaoConfig
 from spiders.families import Entry, Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.links import (Link, attachment_ext, classify, extract_links, has_scripts,
-                           is_report_candidate, names_a_year, normalize_url)
+                           is_report_candidate, looks_like_list, names_a_year,
+                           normalize_url)
 from spiders.portals import Portal, load_portals, select_portals
 
 PAGES_PER_LIST = 100  # further list pages or data calls taken from one page at most
@@ -207,8 +208,11 @@ class PortalSpider(scrapy.Spider):
             return None
         render = scope.render == "always" and kind == M.PAGE
         callback = self.parse_report if kind == M.PAGE else self.parse_attachment
+        # asked once (the seen set above): a redirect to a page already fetched (a deleted
+        # report sent to its list) must still come back to be recognised
         return self._request(url, callback, self._meta(scope, kind, referrer, text=text,
-                                                       render=render), referrer)
+                                                       render=render), referrer,
+                             dont_filter=True)
 
     def _scope(self, response) -> PortalScope:
         return self.scopes[response.meta[M.PORTAL]]
@@ -304,6 +308,10 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):  # the "page" link was a file
             yield self._document(response, M.ATTACHMENT)
             return
+        gone = self._redirected_to_a_list(response)
+        if gone:
+            yield gone
+            return
         yield self._document(response, M.PAGE)
         for link in extract_links(response.selector, response.url):
             if attachment_ext(link.url, link.text) and scope.in_domains(link.url):
@@ -311,6 +319,30 @@ class PortalSpider(scrapy.Spider):
                                             response.url)
                 if req is not None:
                     yield req
+
+    @staticmethod
+    def _requested_url(response) -> str | None:
+        """The URL the link named, when redirects moved it elsewhere."""
+        chain = response.meta.get("redirect_urls") or []
+        if chain and normalize_url(chain[0]) != normalize_url(response.url):
+            return chain[0]
+        return None
+
+    def _redirected_to_a_list(self, response) -> CrawlErrorItem | None:
+        """A report link that now lands on a list page (a deleted report redirected to its
+        column) is recorded as gone, not archived as a report."""
+        requested = self._requested_url(response)
+        if requested is None:
+            return None
+        landed = normalize_url(response.url)
+        if landed not in self._seen(response.meta[M.PORTAL], "pages") and not looks_like_list(
+                landed):
+            return None
+        self.crawler.stats.inc_value("nianbao/reports_gone")
+        return CrawlErrorItem(url=requested, portal=response.meta[M.PORTAL],
+                              error=f"report gone: redirects to the list {response.url}",
+                              referrer=response.meta.get(M.REFERRER),
+                              status=(response.meta.get("redirect_reasons") or [None])[-1])
 
     def parse_attachment(self, response):
         yield self._document(response, M.ATTACHMENT)
@@ -323,12 +355,11 @@ class PortalSpider(scrapy.Spider):
 
     def _document(self, response, kind: str) -> DocumentItem:
         title = response.meta.get(M.LINK_TEXT) or self._title(response) or None
-        requested = response.request.url if response.request is not None else None
         return DocumentItem(
             url=response.url, title=title, portal=response.meta[M.PORTAL],
             referrer=response.meta.get(M.REFERRER), kind=kind,
             capture_id=response.meta.get(M.CAPTURE_ID),
-            requested_url=requested if requested and requested != response.url else None,
+            requested_url=self._requested_url(response),
             not_modified=bool(response.meta.get(M.NOT_MODIFIED)))
 
     # -- errors --------------------------------------------------------------------------

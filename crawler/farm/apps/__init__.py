@@ -29,7 +29,7 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-APP_NAMES = ("trap", "challenge", "gkmlpt", "hanweb")
+APP_NAMES = ("trap", "challenge", "gkmlpt", "hanweb", "township")
 
 
 def load_apps() -> list[ModuleType]:
