@@ -15,6 +15,9 @@ from pathlib import Path
 from crawler.farm import server as farm
 
 PORTALS_FILE = Path(farm.__file__).resolve().parent / "portals.yml"
+# the farm is our own server on this machine, every site on one host: politeness off
+FARM_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+                 "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
 def demo_portal_names(farm_url: str) -> list[str]:
@@ -39,7 +42,8 @@ def run_demo(data_dir: Path | str, port: int = 8001, serve: bool = True) -> int:
     print(f"demo portals served at {base}/", flush=True)
     try:
         names = demo_portal_names(base)
-        stats = run_crawl(data_dir, PORTALS_FILE, names, render=render, farm_url=base)
+        stats = run_crawl(data_dir, PORTALS_FILE, names, render=render, farm_url=base,
+                          settings=FARM_SETTINGS)
     finally:
         stop()
     print(json.dumps(stats, ensure_ascii=False, indent=1), flush=True)

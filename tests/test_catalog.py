@@ -116,10 +116,12 @@ def test_upsert_document_keeps_first_run_and_best_values(catalog):
     run1, run2 = catalog.start_run([], {}), catalog.start_run([], {})
     c1 = catalog.add_capture(**capture_columns(run1))
     c2 = catalog.add_capture(**capture_columns(run2))
-    did = catalog.upsert_document("demo", "http://a.gov.cn/x", "2023年政府信息公开工作年度报告",
-                                  "page", "http://a.gov.cn/list", run1, c1)
-    again = catalog.upsert_document("demo", "http://a.gov.cn/x", None, "page", None, run2, c2)
-    assert again == did
+    did, change = catalog.upsert_document("demo", "http://a.gov.cn/x",
+                                          "2023年政府信息公开工作年度报告", "page",
+                                          "http://a.gov.cn/list", run1, c1)
+    again, change2 = catalog.upsert_document("demo", "http://a.gov.cn/x", None, "page", None,
+                                             run2, c2)
+    assert again == did and (change, change2) == ("new", "unchanged")  # same payload twice
     doc = catalog.get_document("http://a.gov.cn/x")
     assert doc["first_run_id"] == run1 and doc["last_run_id"] == run2
     assert doc["latest_capture_id"] == c2
@@ -129,6 +131,23 @@ def test_upsert_document_keeps_first_run_and_best_values(catalog):
     doc = catalog.get_document("http://a.gov.cn/x")
     assert doc["latest_capture_id"] == c2 and doc["title"] == "新标题"
     assert catalog.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+    links = catalog.conn.execute("SELECT run_id, capture_id, change FROM document_captures "
+                                 "ORDER BY rowid").fetchall()
+    assert [tuple(r) for r in links] == [(run1, c1, "new"), (run2, c2, "unchanged")]
+
+
+def test_document_change_follows_the_payload(catalog):
+    run1, run2, run3 = (catalog.start_run([], {}) for _ in range(3))
+    c1 = catalog.add_capture(**capture_columns(run1))
+    c2 = catalog.add_capture(**{**capture_columns(run2), "payload_sha256": "f" * 64})
+    c3 = catalog.add_capture(**{**capture_columns(run3), "status": 304})
+    url = "http://a.gov.cn/y.pdf"
+    assert catalog.upsert_document("demo", url, "t", "attachment", None, run1, c1)[1] == "new"
+    assert catalog.upsert_document("demo", url, "t", "attachment", None, run2, c2)[1] == "changed"
+    assert catalog.upsert_document("demo", url, "t", "attachment", None, run3, c3,
+                                   not_modified=True)[1] == "unchanged"
+    (row,) = catalog.record_portal_stats(run2, ["demo"])
+    assert (row["new_reports"], row["changed_reports"], row["documents"]) == (0, 1, 1)
 
 
 def test_archive_exchange_writes_response_then_revisit(catalog, data_dir):

@@ -19,7 +19,7 @@ import pytest
 
 from parsers.model import table_values
 from crawler.farm.server import load_config, start_farm
-from tests.test_crawl_farm import nianbao
+from tests.test_crawl_farm import FAST, FARM_PORTALS, nianbao
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "tests" / "examples"
@@ -35,10 +35,10 @@ def archive(tmp_path_factory):
     base, stop = start_farm()
     try:
         portals_file = tmp / "portals.yml"
-        portals_file.write_text((REPO / "portals.yml").read_text("utf-8").replace("{farm}", base),
+        portals_file.write_text(FARM_PORTALS.read_text("utf-8").replace("{farm}", base),
                                 encoding="utf-8")
         cmd = nianbao() + ["crawl", "--data", str(tmp / "data"), "--portals", str(portals_file),
-                           "--render", "never"]
+                           "--render", "never", *FAST]
         for name in PORTALS:
             cmd += ["--portal", name]
         crawl = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp)

@@ -178,7 +178,7 @@ def test_report_pages_hold_the_example_tables():
     """Each generated report page's tables expand to the layout of its example's values."""
     pages = [d for d in CONFIG["documents"] if d["kind"] == "page" and d["example"]
              and d["example"][:3].isdigit()]
-    assert len(pages) == 4
+    assert len(pages) >= 4 and {d["portal"] for d in pages} >= {"demo-county", "demo-gbk", "demo-js"}
     for doc in pages:
         raw = (SITES / doc["path"].lstrip("/")).read_bytes()
         root = lxml.html.fromstring(raw.decode(doc.get("encoding", "utf-8")))
