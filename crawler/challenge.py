@@ -12,20 +12,26 @@ gives the real page. `ChallengeMiddleware` (a downloader middleware) handles the
    that waits until the script has navigated to a page that is no longer a challenge (at
    most `NIANBAO_CHALLENGE_WAIT` seconds) and returns its HTTP status, `dont_filter=True`
    and `spiders.meta.CHALLENGE` = the reason ("js-cookie (HTTP 412)"). Stat:
-   `nianbao/challenges`. A request that is challenged although the host earned cookies
-   after it was sent is first re-sent plainly with them, once (`nianbao/challenges_resent`).
+   `nianbao/challenges`. While one request's challenge is being solved in the browser,
+   other requests to that host that meet the challenge wait for that solve (no second
+   page; `nianbao/challenges_joined`, bounded by NIANBAO_CHALLENGE_WAIT + DOWNLOAD_TIMEOUT).
+   A request challenged although the host earned cookies after it was sent is re-sent
+   plainly with them, once (`nianbao/challenges_resent`).
 2. `process_response`, the rendered response of such a request: the page is taken out of
    meta (a Page is not serialisable) and ALWAYS closed; the context's cookies for the URL
    are stored for the host (`nianbao/challenges_solved`) and the response goes on with the
    final document's status (scrapy-playwright reports the status of `page.goto`, i.e. the
-   first navigation: the 412). If the rendered page is still a challenge, the middleware
-   gives up: the response goes on as received, stat `nianbao/challenges_failed`; the
-   request is never sent to the browser twice by this middleware, so there is no loop.
-   `process_exception` closes the page of a failed browser request the same way.
+   first navigation: the 412; the archive middleware, which sees the response first, can
+   read the final one with `rendered_status(request)`). If the rendered page is still a
+   challenge, the middleware gives up: the response goes on as received, stat
+   `nianbao/challenges_failed`; the request is never sent to the browser twice by this
+   middleware, so there is no loop. `process_exception` closes the page of a failed
+   browser request the same way.
 3. `process_request`, plain requests to a host with earned cookies: the cookies are added
    to `request.cookies`, which Scrapy's CookiesMiddleware (priority 700) merges into its
    jar and sends in the Cookie header (it replaces any Cookie header set before it, hence
-   `request.cookies`, not a header). With COOKIES_ENABLED off the header is set directly.
+   `request.cookies`, not a header; stat `nianbao/challenge_cookies_sent`). With
+   COOKIES_ENABLED off the header is set directly.
    Rendered requests the spider makes itself (render: auto) to such a host get the cookies
    added to their browser context by a page init callback (`add_earned_cookies`), since
    Playwright drops a Cookie header passed through a route (see below).
@@ -65,8 +71,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import NotConfigured
-
+from spiders.config import NianbaoConfig
 from spiders.meta import CHALLENGE
 
 logger = logging.getLogger(__name__)
@@ -232,12 +237,14 @@ class ChallengeMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
+        config = NianbaoConfig.from_settings(s)
         handlers = s.getdict("DOWNLOAD_HANDLERS")
-        browser = any("scrapy_playwright" in str(handlers.get(scheme) or "")
-                      for scheme in ("http", "https"))
-        wait = s.getfloat("NIANBAO_CHALLENGE_WAIT", DEFAULT_WAIT)
+        # --render never: no browser at all, so a challenge is recorded, not solved
+        browser = config.render != "never" and any(
+            "scrapy_playwright" in str(handlers.get(scheme) or "") for scheme in ("http", "https"))
+        wait = config.challenge_wait
         if wait <= 0:
-            raise NotConfigured("NIANBAO_CHALLENGE_WAIT must be positive")
+            raise ValueError(f"NIANBAO_CHALLENGE_WAIT must be positive, not {wait}")
         return cls(crawler, wait=wait, browser=browser,
                    cookies_enabled=s.getbool("COOKIES_ENABLED"),
                    join_timeout=wait + s.getfloat("DOWNLOAD_TIMEOUT", 180.0))

@@ -23,6 +23,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archive.catalog import Catalog, archive_exchange
 from archive.warc_writer import WarcWriterFile
+from crawler.challenge import rendered_status
 from spiders import meta as M
 from spiders.config import NianbaoConfig
 
@@ -119,10 +120,14 @@ class ArchiveMiddleware:
         """Write one exchange to WARC and the catalog; return the capture id."""
         self.open()
         previous = request.meta.get(M.PREVIOUS_CAPTURE)
+        status = response.status
+        if request.meta.get(M.CHALLENGE) and request.meta.get("playwright"):
+            # the browser reports its first navigation (the challenge); record where it ended
+            status = rendered_status(request) or status
         capture_id = archive_exchange(
             self.catalog, self.writer, run_id=self.run_id, url=request.url,
             method=request.method, request_headers=request.headers,
-            request_body=request.body or b"", status=response.status,
+            request_body=request.body or b"", status=status,
             response_headers=response.headers, body=response.body or b"",
             final_url=response.url, portal=self._portal(request),
             referrer=self._referrer(request), rendered=bool(request.meta.get("playwright")),

@@ -36,6 +36,7 @@ NIANBAO_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
 NIANBAO_RETRY_AFTER_MAX = 60.0     # a longer Retry-After gives up instead of stalling
 NIANBAO_CONDITIONAL = True         # re-runs ask for known documents with ETag / dates
 NIANBAO_PROGRESS = "auto"          # the live progress line: auto (on a terminal) | on | off
+NIANBAO_CHALLENGE_WAIT = 10.0      # seconds Chromium may take to pass a JavaScript challenge
 
 # --- politeness ------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
@@ -81,7 +82,8 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.retry.RetryAfterMiddleware": 550,
-    "crawler.challenge.ChallengeMiddleware": 600,
+    # 580: before cookies (700) on the way out, after decompression (590) on the way back
+    "crawler.challenge.ChallengeMiddleware": 580,
     "crawler.conditional.ConditionalMiddleware": 940,
     "crawler.middleware.ArchiveMiddleware": 950,
 }

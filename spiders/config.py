@@ -27,6 +27,7 @@ class NianbaoConfig:
     retry_after_max: float         # NIANBAO_RETRY_AFTER_MAX: longest Retry-After honoured (s)
     conditional: bool              # NIANBAO_CONDITIONAL: ETag / If-Modified-Since on re-runs
     progress: str                  # NIANBAO_PROGRESS: auto (on a terminal) | on | off
+    challenge_wait: float          # NIANBAO_CHALLENGE_WAIT: seconds a challenge may take in Chromium
 
     @classmethod
     def from_settings(cls, settings) -> "NianbaoConfig":
@@ -45,6 +46,7 @@ class NianbaoConfig:
             retry_after_max=settings.getfloat("NIANBAO_RETRY_AFTER_MAX", 60.0),
             conditional=settings.getbool("NIANBAO_CONDITIONAL", True),
             progress=settings.get("NIANBAO_PROGRESS", "auto"),
+            challenge_wait=settings.getfloat("NIANBAO_CHALLENGE_WAIT", 10.0),
         )
 
     @property
