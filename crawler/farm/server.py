@@ -43,17 +43,18 @@ TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".css
 LAST_MODIFIED = formatdate(1735689600, usegmt=True)  # 2025-01-01
 
 
-def load_config() -> dict:
-    return json.loads((SITES / "farm.json").read_text("utf-8"))
+def load_config(sites: Path | None = None) -> dict:
+    return json.loads(((sites or SITES) / "farm.json").read_text("utf-8"))
 
 
 class FarmServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, config: dict):
+    def __init__(self, address, config: dict, sites: Path | None = None):
         super().__init__(address, FarmHandler)
         self.config = config
+        self.sites = sites or SITES  # the static files served (a benchmark serves others)
         self.apps = load_apps()
         self.lock = threading.Lock()
         self.requests: list[dict] = []
@@ -137,7 +138,8 @@ class FarmHandler(BaseHTTPRequestHandler):
             pass
         req = FarmRequest(method=self.command, path=path, query=dict(parse_qsl(parts.query)),
                           headers={k.lower(): v for k, v in self.headers.items()}, form=form,
-                          cookies={k: m.value for k, m in cookies.items()}, sites=SITES)
+                          cookies={k: m.value for k, m in cookies.items()},
+                          sites=self.server.sites)
         for app in self.server.apps:
             reply = app.respond(req)
             if reply is not None:
@@ -145,8 +147,9 @@ class FarmHandler(BaseHTTPRequestHandler):
         return None
 
     def resolve(self, path: str) -> Path | None:
-        candidate = (SITES / path.lstrip("/")).resolve()
-        if SITES.resolve() not in candidate.parents and candidate != SITES.resolve():
+        sites = self.server.sites.resolve()
+        candidate = (sites / path.lstrip("/")).resolve()
+        if sites not in candidate.parents and candidate != sites:
             return None
         if candidate.is_dir():
             candidate = candidate / "index.html"
@@ -202,9 +205,12 @@ class FarmHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def start_farm(port: int = 0, host: str = "127.0.0.1") -> tuple[str, callable]:
-    """Serve the farm in a background thread; return (base URL without trailing slash, stop)."""
-    server = FarmServer((host, port), load_config())
+def start_farm(port: int = 0, host: str = "127.0.0.1",
+               sites: Path | None = None) -> tuple[str, callable]:
+    """Serve the farm in a background thread; return (base URL without trailing slash, stop).
+
+    `sites`: another directory of static sites (with its own farm.json) instead of `SITES`."""
+    server = FarmServer((host, port), load_config(sites), sites)
     thread = threading.Thread(target=server.serve_forever, name="portal-farm", daemon=True)
     thread.start()
 
