@@ -84,13 +84,15 @@ def run_crawl(data_dir: Path | str, portals_file: Path | str, portal_names: list
     run_id = overrides.get("NIANBAO_RUN_ID") or job_run_id(jobdir) or new_run_id()
     overrides.update({"NIANBAO_DATA_DIR": str(data_dir), "NIANBAO_PORTALS": str(portals_file),
                       "NIANBAO_FARM_URL": farm_url, "NIANBAO_RENDER": render,
-                      "NIANBAO_RUN_ID": run_id, "LOG_ENABLED": True})
+                      "NIANBAO_RUN_ID": run_id, "LOG_ENABLED": True,
+                      # our handlers: the run's log file, warnings on stderr (configure_logging)
+                      "LOG_INSTALL_ROOT_HANDLER": False})
     scrapy_settings = project_settings(overrides)
     log_file = data_dir / "logs" / f"{run_id}.log"
     handlers = configure_logging(log_file, scrapy_settings.get("LOG_LEVEL"))
     failures = []
     try:
-        process = CrawlerProcess(scrapy_settings, install_root_handler=False)
+        process = CrawlerProcess(scrapy_settings)
         crawler = process.create_crawler(PortalSpider)
         done = process.crawl(crawler, portals=",".join(names))
         done.addErrback(failures.append)

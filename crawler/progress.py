@@ -28,7 +28,7 @@ class ProgressExtension:
     def from_crawler(cls, crawler):
         mode = NianbaoConfig.from_settings(crawler.settings).progress
         if mode == "off" or (mode == "auto" and not sys.stderr.isatty()):
-            raise NotConfigured("no terminal for a progress line")
+            raise NotConfigured  # no terminal: quietly off (with a reason Scrapy would warn)
         ext = cls()
         crawler.signals.connect(ext.opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.closed, signal=signals.spider_closed)
@@ -44,27 +44,27 @@ class ProgressExtension:
         self.stream.write(self.line())
         self.stream.flush()
 
-    def opened(self, spider) -> None:
+    def opened(self, spider=None) -> None:
         from twisted.internet import task
 
         self.task = task.LoopingCall(self.draw)
         self.task.start(self.interval, now=True)
 
-    def closed(self, spider) -> None:
+    def closed(self, spider=None) -> None:
         if self.task is not None and self.task.running:
             self.task.stop()
         self.draw()
         self.stream.write("\n")
         self.stream.flush()
 
-    def response(self, response, request, spider) -> None:
+    def response(self, response, request, spider=None) -> None:
         self.pages += 1
         if request.meta.get(M.PORTAL):
             self.portals.add(request.meta[M.PORTAL])
         if request.meta.get(M.CHALLENGE):
             self.challenges += 1
 
-    def item(self, item, response, spider) -> None:
+    def item(self, item, response=None, spider=None) -> None:
         if isinstance(item, DocumentItem):
             self.reports += 1
         elif isinstance(item, CrawlErrorItem):

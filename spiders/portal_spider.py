@@ -259,8 +259,8 @@ class PortalSpider(scrapy.Spider):
                 and has_scripts(response.selector)):
             self.logger.info("nothing on %s: rendering it in the browser", response.url)
             self.crawler.stats.inc_value("nianbao/rendered_retries")
-            meta = dict(response.meta)
-            meta.update(self._render_meta(scope))
+            meta = self._meta(scope, kind, response.meta.get(M.REFERRER), depth=depth,
+                              render=True)
             yield self._request(response.url, self.parse_page, meta,
                                 response.meta.get(M.REFERRER), dont_filter=True)
 

@@ -99,7 +99,7 @@ def test_an_interrupted_crawl_resumes_its_run(farm, tmp_path):
     cmd = ([str(exe)] if exe.exists() else [sys.executable, "-m", "crawler.cli"]) + [
         "crawl", "--data", str(data), "--portals", str(registry), "--no-parse",
         "--render", "never", "--portal", "demo-hanweb",
-        "-s", "DOWNLOAD_DELAY=0.25", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
+        "-s", "DOWNLOAD_DELAY=0.25", "-s", "DOWNLOAD_DELAY_JITTER=0",
         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
         "-s", "NIANBAO_PROGRESS=off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -134,3 +134,17 @@ def test_an_interrupted_crawl_resumes_its_run(farm, tmp_path):
     total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
     assert total == 41 and partial < total
     assert not (data / "jobs" / jobdirs[0].name).exists()  # a finished run empties its JOBDIR
+
+
+def test_progress_line_and_per_portal_table(farm, tmp_path):
+    out = run_crawl_subprocess(tmp_path, farm, ["demo-county", "demo-gbk"], check=False,
+                               extra=["-s", "NIANBAO_PROGRESS=on"])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "2 portal(s) · " in out.stderr and " reports · " in out.stderr
+    table = [line.split() for line in out.stderr.splitlines() if line.startswith("demo-")]
+    stats = json.loads(out.stdout)
+    rows = {r["portal"]: r for r in stats["per_portal"]}
+    assert {t[0] for t in table} == {"demo-county", "demo-gbk"}
+    for name, pages, docs, new, *_ in table:
+        assert (int(pages), int(docs), int(new)) == (rows[name]["pages"], rows[name]["documents"],
+                                                     rows[name]["new_reports"])
