@@ -477,7 +477,6 @@ def bare_worker(registry: str, out_file: str) -> None:
     concurrency, robots.txt and headers as nianbao's crawl; writes its stats as JSON."""
     import yaml
     import scrapy
-    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     entries = yaml.safe_load(Path(registry).read_text("utf-8"))["portals"]
@@ -530,13 +529,9 @@ def bare_worker(registry: str, out_file: str) -> None:
             "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5", "Accept-Encoding": "identity"},
     })
     crawler = process.create_crawler(BareSpider)
-
-    def closed(spider, reason):
-        Path(out_file).write_text(json.dumps(crawler.stats.get_stats(), default=str))
-
-    crawler.signals.connect(closed, signal=signals.spider_closed, )
     process.crawl(crawler)
     process.start()
+    Path(out_file).write_text(json.dumps(crawler.stats.get_stats(), default=str))
 
 
 # -------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from spiders import meta as M
 from spiders.config import RENDER_MODES, NianbaoConfig
-from spiders.families import Entry, Fetch, load_families
+from spiders.families import Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.links import (Link, attachment_ext, classify, extract_links, has_scripts,
                            is_report_candidate, looks_like_list, names_a_year,

@@ -49,6 +49,18 @@ class Fetch:
     state: dict = field(default_factory=dict)
 
 
+def page_fetches(urls: list[str], page_url: str, limit: int) -> list[Fetch]:
+    """Further list pages as `Fetch`es: each once, never the page itself, at most `limit`."""
+    from spiders.links import normalize_url
+
+    seen, out = {normalize_url(page_url)}, []
+    for u in urls:
+        if u not in seen:
+            seen.add(u)
+            out.append(Fetch(u))
+    return out[:limit]
+
+
 FAMILY_NAMES = ("hanweb", "gkmlpt", "trs", "generic")
 
 

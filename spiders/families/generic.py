@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.families import Entry, Fetch
-from spiders.links import attachment_ext, extract_links, normalize_url
+from spiders.families import Entry, Fetch, page_fetches
+from spiders.links import attachment_ext, extract_links
 
 NAME = "generic"
 NEXT_PAGE_TEXT = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|»|>>|›|>)$")
@@ -43,12 +43,7 @@ def more(response, limit: int) -> list[Fetch]:
                 urls.append(link.url)
         elif _same_list(link.url, response.url):
             urls.append(link.url)
-    seen, out = {normalize_url(response.url)}, []
-    for u in urls:
-        if u not in seen:
-            seen.add(u)
-            out.append(Fetch(u))
-    return out[:limit]
+    return page_fetches(urls, response.url, limit)
 
 
 def read(response, state: dict) -> tuple[list[Entry], list[Fetch]]:

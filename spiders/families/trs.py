@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from spiders.families import Entry, Fetch
+from spiders.families import Entry, Fetch, page_fetches
 from spiders.links import normalize_url
 
 NAME = "trs"
@@ -80,12 +80,7 @@ def more(response, limit: int) -> list[Fetch]:
     urls: list[str] = []
     for total, current, prefix, ext in _calls(response):
         urls += trs_page_urls(response.url, total, current, prefix, ext, limit)
-    seen, out = {normalize_url(response.url)}, []
-    for u in urls:
-        if u not in seen:
-            seen.add(u)
-            out.append(Fetch(u))
-    return out[:limit]
+    return page_fetches(urls, response.url, limit)
 
 
 def read(response, state: dict) -> tuple[list[Entry], list[Fetch]]:
