@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS captures (
     challenge TEXT                    -- a bot challenge met and solved for this capture
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
+CREATE INDEX IF NOT EXISTS captures_final_url ON captures(final_url);
 CREATE INDEX IF NOT EXISTS captures_sha ON captures(payload_sha256);
 CREATE INDEX IF NOT EXISTS captures_run ON captures(run_id);
 

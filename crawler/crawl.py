@@ -11,6 +11,7 @@ this once per process (the CLI does).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -122,8 +123,6 @@ def run_crawl(data_dir: Path | str, portals_file: Path | str, portal_names: list
 
 
 def _load(text: str | None) -> dict:
-    import json
-
     try:
         return json.loads(text) if text else {}
     except ValueError:
