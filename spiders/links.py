@@ -27,9 +27,13 @@ YEAR = re.compile(r"(19|20)\d{2}\s*年|(19|20)\d{2}(?!\d)")
 # a report's own title: 2023年政府信息公开工作年度报告, 政务公开年报, 信息公开工作年度报告 ...
 REPORT_TITLE = re.compile(r"(政府|政务)?信息公开.{0,6}(年度报告|年报)|(政府|政务)信息公开.{0,10}报告")
 SHORT_REPORT = re.compile(r"年度报告|年报")
+CUT_REPORT_TITLE = re.compile(r"(信息公开|政务公开).{0,8}(\.\.\.|…|\.\.)$")
+# the parts a report column is divided into
+SUB_COLUMN_TEXT = re.compile(r"^\s*(19|20)\d{2}\s*年?度?\s*$|部门|乡镇|街道|单位|直属|镇（街道）|县直|"
+                             r"区直|市直|办事处")
 # the annual-report column, as portals name it in menus and URLs
-COLUMN_TEXT = re.compile(r"(政府|政务)?信息公开.{0,4}年(度报告|报)|^年度报告$|^工作年报$|^年报$|"
-                         r"工作年度报告$|年度报告专栏|年报专栏")
+COLUMN_TEXT = re.compile(r"(政府|政务)?信息公开.{0,4}年(度报告|报)|政务公开.{0,4}年(度报告|报)|"
+                         r"^年度报告$|^工作年报$|^年报$|工作年度报告$|年度报告专栏|年报专栏")
 # the column's own address ends in its name: .../zfxxgknb/, .../ndbg/index.html, .../gknb.html
 COLUMN_URL = re.compile(r"(?i)/(zfxxgknb|xxgknb|gknb|ndbg|zwgknb|xxgkndbg|nb)"
                         r"(/((index|list|default)(_\d+)?\.\w+)?|\.s?html?)?$")
@@ -79,6 +83,23 @@ def extract_links(sel: Selector, base_url: str) -> list[Link]:
     return out
 
 
+def embedded_links(sel: Selector, base_url: str) -> list[Link]:
+    """Documents a page shows inside itself: frames and iframes (a list inside a portal's
+    frame), embedded PDFs (`<embed>`, `<object>`), and PDF viewers' `file=` targets
+    (`/pdfjs/web/viewer.html?file=/a/report.pdf` -> `/a/report.pdf`)."""
+    out: list[Link] = []
+    for src in sel.xpath("//iframe/@src | //frame/@src | //embed/@src | //object/@data").getall():
+        src = src.strip()
+        if not src or src.lower().startswith(SKIP_SCHEMES) or src.lower() == "about:blank":
+            continue
+        url = urljoin(base_url, src)
+        target = dict(parse_qsl(urlsplit(url).query)).get("file")
+        if target and attachment_ext(target):
+            url = urljoin(url, target)
+        out.append(Link(normalize_url(url), ""))
+    return out
+
+
 def attachment_ext(url: str, text: str = "") -> str | None:
     """The attachment type a link points to, from its path, a query value or its text."""
     parts = urlsplit(url)
@@ -119,20 +140,35 @@ def is_column_link(link: Link) -> bool:
 def is_nav_link(link: Link) -> bool:
     """A link on the way to the column: 政府信息公开, 信息公开目录, 法定主动公开内容, ...
     (not the disclosure guide, rules or the application form beside them)."""
-    if NOT_NAV_TEXT.search(link.text):
-        return False
-    return bool(NAV_TEXT.search(link.text)) and len(link.text) <= 20 or (
+    if NOT_NAV_TEXT.search(link.text) or names_a_year(link.text):
+        return False  # a menu item names no year: 2023年政务公开工作要点 is a document
+    return bool(NAV_TEXT.search(link.text)) and len(link.text) <= 16 or (
         bool(NAV_URL.search(urlsplit(link.url).path)) and len(link.text) <= 12)
 
 
 def is_report_candidate(link: Link) -> bool:
-    """Title or link text naming an annual disclosure report (a year and 年报 count too)."""
+    """Title or link text naming an annual disclosure report (a year and 年报 count too, and
+    so does a list's cut title with a year and 信息公开 before its ellipsis)."""
     text = link.text
     if not text:
         return False
     if REPORT_TITLE.search(text):
         return True
-    return names_a_year(text) and bool(SHORT_REPORT.search(text))
+    if not names_a_year(text):
+        return False
+    return bool(SHORT_REPORT.search(text)) or bool(CUT_REPORT_TITLE.search(text))
+
+
+def is_sub_column(link: Link, column_url: str) -> bool:
+    """Inside the report column, a link to one of its parts: a year (2023年, 2022年度), a kind
+    of office (县直部门, 乡镇（街道）) or a folder below the column's own."""
+    text = link.text
+    if not looks_like_list(link.url) or not text or len(text) > 15 or is_report_candidate(link):
+        return False
+    if SUB_COLUMN_TEXT.search(text):
+        return True
+    folder = column_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+    return link.url.startswith(folder) and link.url.split("?", 1)[0] != column_url.split("?", 1)[0]
 
 
 def classify(link: Link, link_pattern: re.Pattern | None = None) -> str | None:

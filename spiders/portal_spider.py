@@ -35,12 +35,13 @@ from spiders import meta as M
 from spiders.config import RENDER_MODES, NianbaoConfig
 from spiders.families import Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
-from spiders.links import (Link, attachment_ext, classify, extract_links, has_scripts,
-                           is_report_candidate, looks_like_list, names_a_year,
-                           normalize_url)
+from spiders.links import (Link, attachment_ext, classify, embedded_links, extract_links,
+                           has_scripts, is_report_candidate, is_sub_column, looks_like_list,
+                           names_a_year, normalize_url)
 from spiders.portals import Portal, load_portals, select_portals
 
 PAGES_PER_LIST = 100  # further list pages or data calls taken from one page at most
+SUB_COLUMN_DEPTH = 2  # a column's parts (years, kinds of office) and theirs, no deeper
 
 
 def _strip_scheme(url: str) -> str:
@@ -231,6 +232,12 @@ class PortalSpider(scrapy.Spider):
         family = self.family_of(response)
         links = extract_links(response.selector, response.url)
         links += [Link(normalize_url(e.url), e.text) for e in family.entries(response)]
+        for frame in embedded_links(response.selector, response.url):
+            # a frame shows part of this page: a list inside a list, a way on inside a nav page
+            req = (self.page_request(scope, frame.url, kind, response.url, depth)
+                   if scope.allows_page(frame.url) else None)
+            if req is not None:
+                yield req
         found, candidates = 0, 0
         for link in links:
             if normalize_url(link.url) == normalize_url(response.url):
@@ -293,7 +300,11 @@ class PortalSpider(scrapy.Spider):
                 return False, False
             return self.document_request(scope, link.url, kind, link.text, found_on), True
         if kind == M.LIST and scope.allows_page(link.url):
-            return self.page_request(scope, link.url, M.LIST, found_on, depth), False
+            return self.page_request(scope, link.url, M.LIST, found_on, 0), False
+        if (on == M.LIST and depth < SUB_COLUMN_DEPTH and is_sub_column(link, found_on)
+                and scope.allows_page(link.url)):
+            # a year or a kind of office inside the column: a list of its own
+            return self.page_request(scope, link.url, M.LIST, found_on, depth + 1), False
         if (kind == M.NAV and on == M.NAV and depth < self.nav_depth
                 and scope.allows_page(link.url)):
             return self.page_request(scope, link.url, M.NAV, found_on, depth + 1), False
@@ -313,10 +324,12 @@ class PortalSpider(scrapy.Spider):
             yield gone
             return
         yield self._document(response, M.PAGE)
-        for link in extract_links(response.selector, response.url):
+        links = extract_links(response.selector, response.url)
+        for link in links + embedded_links(response.selector, response.url):
             if attachment_ext(link.url, link.text) and scope.in_domains(link.url):
-                req = self.document_request(scope, link.url, M.ATTACHMENT, link.text,
-                                            response.url)
+                # an embedded file has no link text: it is the report the page shows
+                text = link.text or self._title(response) or None
+                req = self.document_request(scope, link.url, M.ATTACHMENT, text, response.url)
                 if req is not None:
                     yield req
 

@@ -150,3 +150,39 @@ def test_generic_follows_query_string_pages_only_of_the_same_list():
             '<a href="/search.jsp?q=x">搜索</a><a href="other.jsp?page=2">其他栏目</a>')
     urls = pagination_urls(html, "http://h/c/list.jsp?cid=7")
     assert urls == ["http://h/c/list.jsp?page=2", "http://h/c/list.jsp?pageNo=3&cid=7"]
+
+
+@pytest.mark.parametrize("url, text, kind", [
+    ("http://h/xxgk/zwgknb/", "政务公开年报", "list"),
+    ("http://h/a/t1.html", "示范县发展和改革委员会2023年政府信息公开...", "page"),  # a cut title
+    ("http://h/a/t2.html", "示范县2023年政务公开工作要点", None),
+])
+def test_classify_real_list_texts(url, text, kind):
+    assert classify(Link(url, text)) == kind
+
+
+@pytest.mark.parametrize("url, text, sub", [
+    ("http://h/zwgk/zfxxgknb/2023/", "2023年", True),
+    ("http://h/col/col5678/index.html", "2022年度", True),
+    ("http://h/zwgk/zfxxgknb/bmnb/", "县直部门", True),
+    ("http://h/zwgk/zfxxgknb/xznb/index.html", "乡镇（街道）", True),
+    ("http://h/zwgk/zfxxgknb/other/", "其他", True),        # a folder below the column's
+    ("http://h/xwzx/", "新闻中心", False),
+    ("http://h/zwgk/zfxxgknb/2023/t1.html", "2023年", False),  # not a list address
+    ("http://h/zwgk/zfxxgknb/2023/", "2023年政府信息公开工作年度报告", False),  # a report
+])
+def test_sub_columns_inside_the_report_column(url, text, sub):
+    from spiders.links import is_sub_column
+
+    assert is_sub_column(Link(url, text), "http://h/zwgk/zfxxgknb/index.html") is sub
+
+
+def test_embedded_frames_and_pdf_viewers():
+    from spiders.links import embedded_links
+
+    html = ('<iframe src="list.jsp?cid=3"></iframe><iframe src="about:blank"></iframe>'
+            '<iframe src="/pdfjs/web/viewer.html?file=/upload/2023nb.pdf"></iframe>'
+            '<embed src="files/nb.pdf" type="application/pdf"><object data="x/report.pdf"></object>')
+    urls = [link.url for link in embedded_links(Selector(text=html), "http://h/zwgk/nb/")]
+    assert urls == ["http://h/zwgk/nb/list.jsp?cid=3", "http://h/upload/2023nb.pdf",
+                    "http://h/zwgk/nb/files/nb.pdf", "http://h/zwgk/nb/x/report.pdf"]

@@ -217,3 +217,34 @@ def test_non_http_links_are_never_followed():
     body = ('<a href="ftp://farm.test/2023年政府信息公开工作年度报告.pdf">2023年政府信息公开工作年度报告</a>'
             '<a href="file:///etc/2023年政府信息公开工作年度报告.pdf">2023年政府信息公开工作年度报告</a>').encode()
     assert list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))) == []
+
+
+def test_sub_columns_of_the_report_column_are_lists_and_bounded():
+    spider = make_spider()
+    body = ('<a href="2023/">2023年</a><a href="2022/index.html">2022年</a>'
+            '<a href="bmnb/">县直部门</a><a href="/county/xwzx/">新闻中心</a>').encode()
+    out = list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST, M.DEPTH: 0})))
+    assert {r.url: (r.meta[M.KIND], r.meta[M.DEPTH]) for r in out} == {
+        COL + "2023/": (M.LIST, 1), COL + "2022/index.html": (M.LIST, 1),
+        COL + "bmnb/": (M.LIST, 1)}
+    deeper = list(spider.parse_page(response(COL + "2023/", b'<a href="q1/">2023\xe5\xb9\xb4</a>',
+                                             meta={M.KIND: M.LIST, M.DEPTH: 2})))
+    assert deeper == []
+
+
+def test_a_report_page_embedding_its_pdf():
+    spider = make_spider()
+    body = ('<html><head><title>某县2023年政府信息公开工作年度报告</title></head><body>'
+            '<iframe src="/pdfjs/web/viewer.html?file=/county/zfxxgknb/files/2023.pdf"></iframe>'
+            '</body></html>').encode()
+    item, req = list(spider.parse_report(response(COL + "t1.html", body)))
+    assert item.kind == "page"
+    assert req.url == COL + "files/2023.pdf" and req.meta[M.KIND] == M.ATTACHMENT
+    assert req.meta[M.LINK_TEXT] == "某县2023年政府信息公开工作年度报告"
+
+
+def test_a_frame_inside_a_list_is_a_list():
+    spider = make_spider()
+    body = b'<html><body><iframe src="list.jsp?cid=12"></iframe></body></html>'
+    (req,) = spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))
+    assert req.url == COL + "list.jsp?cid=12" and req.meta[M.KIND] == M.LIST

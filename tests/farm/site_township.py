@@ -6,8 +6,9 @@ items a crawl must not follow (新闻中心, 政府信息公开指南, 依申请
 paged by query string (`list.jsp?page=2`, served by crawler/farm/apps/township.py) whose
 reports are attachments only: the real 淮安 PDF and a DOCX built from example 000 (both as
 application/octet-stream). Page 2 holds example 002 as an HTML page. The column also lists
-a notice (not fetched), a report on another county's site (off-site: never requested) and
-a report that was deleted: its URL now redirects (302) to the list.
+a notice (not fetched), a report on another county's site (off-site: never requested), a
+report that was deleted (its URL now redirects, 302, to the list), and a part of the column
+of its own: 往年年报 -> `2020/`, whose report page shows its PDF in a pdf.js viewer iframe.
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ PDF = COLUMN + "files/P020250120384756129301.pdf"
 DOCX = COLUMN + "files/2021nb.docx"
 PAGE2_REPORT = COLUMN + "content/post_2021.html"
 NOTICE = COLUMN + "content/post_notice.html"
+YEAR_LIST = COLUMN + "2020/"
+VIEWER_REPORT = COLUMN + "2020/post_2020.html"
+VIEWER_PDF = COLUMN + "2020/files/2020nb.pdf"
 
 
 def menu_page(title: str, links: list[tuple[str, str]]) -> str:
@@ -92,7 +96,17 @@ def build(sites_dir: Path, farm: dict) -> None:
              ("http://neighbour.invalid/xxgk/2023nb.html", "邻县2023年政府信息公开工作年度报告",
               "2024-01-28"),
              (NOTICE, "关于开展政务公开专项检查的通知", "2023-05-06")]
-    page2 = [(PAGE2_REPORT, "胡集乡人民政府2021年政府信息公开工作年度报告", "2022-01-20")]
+    page2 = [(PAGE2_REPORT, "胡集乡人民政府2021年政府信息公开工作年度报告", "2022-01-20"),
+             (YEAR_LIST, "2020年", "")]
+    write(site / YEAR_LIST.removeprefix(ROOT) / "index.html", list_page(
+        1, [(VIEWER_REPORT, "示范县人民政府2020年政府信息公开工作年度报告", "2021-01-29")], ""))
+    copy(EXAMPLES / "real_huaian_2024.pdf", site / VIEWER_PDF.removeprefix(ROOT))
+    write(site / VIEWER_REPORT.removeprefix(ROOT), f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8" /><title>示范县人民政府2020年政府信息公开工作年度报告_{NAME}</title></head>
+<body><h1>示范县人民政府2020年政府信息公开工作年度报告</h1>
+<iframe src="/township/pdfjs/web/viewer.html?file={VIEWER_PDF}" width="100%" height="800"></iframe>
+</body></html>
+""")
     write(site / "zwgk" / "fdzdgknr" / "zfxxgknb" / "list_page1.html", list_page(
         1, page1, '<span>首页</span> <a href="list.jsp?page=2">下一页</a> '
                   '<a href="list.jsp?page=2">尾页</a>'))
@@ -100,7 +114,7 @@ def build(sites_dir: Path, farm: dict) -> None:
         2, page2, '<a href="list.jsp?page=1">首页</a> <a href="list.jsp?page=1">上一页</a>'))
 
     farm["list_pages"] += [ROOT, "/township/zwgk/", "/township/zwgk/fdzdgknr/", LIST,
-                           LIST + "?page=2"]
+                           LIST + "?page=2", YEAR_LIST]
     farm["documents"] += [
         {"path": PDF, "kind": "attachment", "example": "real_huaian_2024", "portal": PORTAL,
          "content_type": "application/octet-stream"},
@@ -108,6 +122,10 @@ def build(sites_dir: Path, farm: dict) -> None:
          "content_type": "application/octet-stream"},
         {"path": PAGE2_REPORT, "kind": "page", "example": "002_4ddc41b1f223583e",
          "portal": PORTAL, "note": "on the list's second page (?page=2)"},
+        {"path": VIEWER_REPORT, "kind": "page", "example": None, "portal": PORTAL,
+         "note": "in the column's 2020年 part; shows its PDF in a pdf.js iframe"},
+        {"path": VIEWER_PDF, "kind": "attachment", "example": "real_huaian_2024",
+         "portal": PORTAL, "note": "reached through the viewer's file= parameter"},
     ]
     farm["errors"] += [{"path": DELETED, "status": 302, "portal": PORTAL,
                         "note": "a deleted report: redirects to the list"}]
