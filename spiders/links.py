@@ -27,6 +27,9 @@ YEAR = re.compile(r"(19|20)\d{2}\s*年|(19|20)\d{2}(?!\d)")
 # a report's own title: 2023年政府信息公开工作年度报告, 政务公开年报, 信息公开工作年度报告 ...
 REPORT_TITLE = re.compile(r"(政府|政务)?信息公开.{0,6}(年度报告|年报)|(政府|政务)信息公开.{0,10}报告")
 SHORT_REPORT = re.compile(r"年度报告|年报")
+# other annual reports offices publish (法治政府建设年度报告, 统计年报, ...): not ours
+OTHER_REPORT = re.compile(r"法治|统计|预算|决算|审计|国民经济|环境状况|人大|政协|社会责任|信用|"
+                          r"慈善|年检|质量|安全生产|营商")
 CUT_REPORT_TITLE = re.compile(r"(信息公开|政务公开).{0,8}(\.\.\.|…|\.\.)$")
 # the parts a report column is divided into
 SUB_COLUMN_TEXT = re.compile(r"^\s*(19|20)\d{2}\s*年?度?\s*$|部门|乡镇|街道|单位|直属|镇（街道）|县直|"
@@ -154,7 +157,7 @@ def is_report_candidate(link: Link) -> bool:
         return False
     if REPORT_TITLE.search(text):
         return True
-    if not names_a_year(text):
+    if not names_a_year(text) or OTHER_REPORT.search(text):
         return False
     return bool(SHORT_REPORT.search(text)) or bool(CUT_REPORT_TITLE.search(text))
 

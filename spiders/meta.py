@@ -11,6 +11,7 @@ KIND = "nianbao_kind"              # str: one of KINDS below
 REFERRER = "nianbao_referrer"      # str | None: the page the link was found on
 LINK_TEXT = "nianbao_link_text"    # str | None: the link text (a document's title)
 DEPTH = "nianbao_nav_depth"        # int: links followed from the start URL to reach a nav page
+LIST_ROOT = "nianbao_list_root"    # str: the first page of the list a further page belongs to
 FAMILY = "nianbao_family"          # str | None: the CMS family whose protocol made the request
 FAMILY_STATE = "nianbao_family_state"  # dict | None: what that family needs to read the answer
 CAPTURE_ID = "nianbao_capture_id"  # int: set by the archive middleware on the response's request

@@ -36,7 +36,8 @@ from spiders.config import RENDER_MODES, NianbaoConfig
 from spiders.families import Fetch, load_families
 from spiders.items import CrawlErrorItem, DocumentItem
 from spiders.links import (Link, attachment_ext, classify, embedded_links, extract_links,
-                           has_scripts, is_report_candidate, is_sub_column, looks_like_list,
+                           has_scripts, is_column_link, is_report_candidate, is_sub_column,
+                           looks_like_list,
                            names_a_year, normalize_url)
 from spiders.portals import Portal, load_portals, select_portals
 
@@ -46,6 +47,10 @@ SUB_COLUMN_DEPTH = 2  # a column's parts (years, kinds of office) and theirs, no
 
 def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[-1]
+
+
+def _folder(url: str) -> str:
+    return url.split("?", 1)[0].rsplit("/", 1)[0]
 
 
 @dataclass
@@ -137,7 +142,7 @@ class PortalSpider(scrapy.Spider):
         if key in seen:
             return False
         if cap is not None and len(seen) >= cap:
-            self.crawler.stats.inc_value(f"nianbao/{kind}_capped")
+            self.crawler.stats.inc_value(f"nianbao/{kind.split(':', 1)[0]}_capped")
             return False
         seen.add(key)
         return True
@@ -146,7 +151,10 @@ class PortalSpider(scrapy.Spider):
     async def start(self):
         for name, scope in self.scopes.items():
             for url in scope.portal.start_urls:
-                req = self.page_request(scope, url, M.NAV, referrer=None, depth=0)
+                # a start URL that names the column (…/zfxxgknb/) is its list; else a page
+                # on the way (a home page, the 政府信息公开 platform)
+                kind = M.LIST if is_column_link(Link(url, "")) else M.NAV
+                req = self.page_request(scope, url, kind, referrer=None, depth=0)
                 if req is not None:
                     yield req
 
@@ -180,25 +188,37 @@ class PortalSpider(scrapy.Spider):
                               meta=meta, headers=headers, dont_filter=dont_filter)
 
     def page_request(self, scope: PortalScope, url: str, kind: str, referrer: str | None,
-                     depth: int = 0) -> scrapy.Request | None:
-        """A nav or list page (parsed by `parse_page`)."""
+                     depth: int = 0, list_root: str | None = None) -> scrapy.Request | None:
+        """A nav or list page (parsed by `parse_page`); `list_root`: the first page of the
+        list this one pages on from (each list has `max_list_pages` at most)."""
         url = normalize_url(url)
         if not self._first_time(scope.portal.name, "pages", url, scope.portal.max_pages):
             return None
         meta = self._meta(scope, kind, referrer, depth=depth, render=scope.render == "always")
+        meta[M.LIST_ROOT] = list_root
         return self._request(url, self.parse_page, meta, referrer)
 
-    def fetch_request(self, scope: PortalScope, fetch: Fetch, family: str,
-                      referrer: str) -> scrapy.Request | None:
+    def fetch_request(self, scope: PortalScope, fetch: Fetch, family: str, referrer: str,
+                      list_root: str) -> scrapy.Request | None:
         """A further list page or data call a family's protocol asked for."""
+        name = scope.portal.name
         if fetch.kind != "api":
-            return self.page_request(scope, fetch.url, M.LIST, referrer)
+            if not scope.allows_page(fetch.url) or normalize_url(fetch.url) in self._seen(
+                    name, "pages"):
+                return None
+            if not self._first_time(name, "list:" + list_root, normalize_url(fetch.url),
+                                    scope.portal.max_list_pages - 1):
+                return None
+            return self.page_request(scope, fetch.url, M.LIST, referrer, list_root=list_root)
         if not scope.in_domains(fetch.url):
             return None
         key = f"{fetch.method} {fetch.url} {sorted((fetch.formdata or {}).items())}"
-        if not self._first_time(scope.portal.name, "pages", key, scope.portal.max_pages):
+        if not self._first_time(name, "list:" + list_root, key, scope.portal.max_list_pages - 1):
+            return None
+        if not self._first_time(name, "pages", key, scope.portal.max_pages):
             return None
         meta = self._meta(scope, M.API, referrer, family=family, state=dict(fetch.state))
+        meta[M.LIST_ROOT] = list_root
         return self._request(fetch.url, self.parse_api, meta, referrer, method=fetch.method,
                              formdata=fetch.formdata, dont_filter=True)
 
@@ -251,9 +271,10 @@ class PortalSpider(scrapy.Spider):
                 yield req
         if kind == M.LIST or candidates or getattr(family, "FINDS_COLUMN", False):
             self.crawler.stats.inc_value(f"nianbao/family/{family.NAME}")
-            for fetch in family.more(response, self._pages_left(scope)):
+            root = response.meta.get(M.LIST_ROOT) or normalize_url(response.url)
+            for fetch in family.more(response, self._pages_left(scope, root)):
                 found += 1
-                req = self.fetch_request(scope, fetch, family.NAME, response.url)
+                req = self.fetch_request(scope, fetch, family.NAME, response.url, root)
                 if req is not None:
                     yield req
         title = self._title(response)
@@ -281,8 +302,9 @@ class PortalSpider(scrapy.Spider):
             req, _ = self._follow(scope, Link(normalize_url(e.url), e.text), referrer, 0, M.API)
             if req:
                 yield req
-        for fetch in fetches[: self._pages_left(scope)]:
-            req = self.fetch_request(scope, fetch, family.NAME, referrer)
+        root = response.meta.get(M.LIST_ROOT) or referrer
+        for fetch in fetches[: self._pages_left(scope, root)]:
+            req = self.fetch_request(scope, fetch, family.NAME, referrer, root)
             if req is not None:
                 yield req
 
@@ -300,6 +322,8 @@ class PortalSpider(scrapy.Spider):
                 return False, False
             return self.document_request(scope, link.url, kind, link.text, found_on), True
         if kind == M.LIST and scope.allows_page(link.url):
+            if _folder(link.url) == _folder(found_on):
+                return False, False  # this list's own pages: its family pages through them
             return self.page_request(scope, link.url, M.LIST, found_on, 0), False
         if (on == M.LIST and depth < SUB_COLUMN_DEPTH and is_sub_column(link, found_on)
                 and scope.allows_page(link.url)):
@@ -310,8 +334,10 @@ class PortalSpider(scrapy.Spider):
             return self.page_request(scope, link.url, M.NAV, found_on, depth + 1), False
         return False, False
 
-    def _pages_left(self, scope: PortalScope) -> int:
-        left = scope.portal.max_pages - len(self._seen(scope.portal.name, "pages"))
+    def _pages_left(self, scope: PortalScope, list_root: str) -> int:
+        name = scope.portal.name
+        left = min(scope.portal.max_pages - len(self._seen(name, "pages")),
+                   scope.portal.max_list_pages - 1 - len(self._seen(name, "list:" + list_root)))
         return max(0, min(left, PAGES_PER_LIST))
 
     def parse_report(self, response):

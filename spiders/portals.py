@@ -18,7 +18,8 @@ RENDER_MODES = ("never", "always", "auto")
 REGION_KEYS = ("province", "city", "county", "township", "adcode")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 KNOWN_KEYS = {"name", "title", "start_urls", "url", "real", "render", "allow", "domains",
-              "link_pattern", "max_pages", "max_documents", "wait_for", "region", "notes"}
+              "link_pattern", "max_pages", "max_list_pages", "max_documents", "wait_for",
+              "region", "notes"}
 FARM = "{farm}"
 
 
@@ -37,7 +38,8 @@ class Portal:
     allow: list[str] = field(default_factory=list)   # URL prefixes pages must have ([]: any)
     domains: list[str] = field(default_factory=list)  # the portal's own domains (+ subdomains)
     link_pattern: str | None = None                  # regex: URLs that are report candidates
-    max_pages: int = 50                              # list pages fetched at most
+    max_pages: int = 300                             # pages of every kind fetched at most
+    max_list_pages: int = 50                         # pages of one list (the trap guard)
     max_documents: int = 500                         # report pages + attachments at most
     wait_for: str | None = None                      # CSS selector the browser waits for
     region: dict[str, str] = field(default_factory=dict)
@@ -117,7 +119,7 @@ def parse_entry(entry: object, where: str, farm_url: str | None) -> Portal:
     if render not in RENDER_MODES:
         raise PortalsError(f"{where}: 'render' must be one of {', '.join(RENDER_MODES)}, "
                            f"not {render!r}")
-    for key in ("max_pages", "max_documents"):
+    for key in ("max_pages", "max_list_pages", "max_documents"):
         value = entry.get(key, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise PortalsError(f"{where}: '{key}' must be a positive integer, not {value!r}")
@@ -136,7 +138,8 @@ def parse_entry(entry: object, where: str, farm_url: str | None) -> Portal:
     return Portal(
         name=name, start_urls=starts_x, title=str(entry.get("title") or name), real=real,
         render=render, allow=allow_x, domains=domains, link_pattern=link_pattern,
-        max_pages=entry.get("max_pages", 50), max_documents=entry.get("max_documents", 500),
+        max_pages=entry.get("max_pages", 300), max_list_pages=entry.get("max_list_pages", 50),
+        max_documents=entry.get("max_documents", 500),
         wait_for=entry.get("wait_for"), region={k: str(v) for k, v in region.items()},
         notes=str(entry.get("notes") or ""), needs_farm=needs_farm)
 

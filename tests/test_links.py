@@ -186,3 +186,16 @@ def test_embedded_frames_and_pdf_viewers():
     urls = [link.url for link in embedded_links(Selector(text=html), "http://h/zwgk/nb/")]
     assert urls == ["http://h/zwgk/nb/list.jsp?cid=3", "http://h/upload/2023nb.pdf",
                     "http://h/zwgk/nb/files/nb.pdf", "http://h/zwgk/nb/x/report.pdf"]
+
+
+@pytest.mark.parametrize("text, candidate", [
+    ("2023年度报告", True),                                   # inside the column: the report
+    ("示范县2023年法治政府建设年度报告", False),
+    ("2023年统计年报", False),
+    ("示范县2023年政府信息公开工作年度报告", True),
+    ("关于2023年度预算执行情况的报告", False),
+])
+def test_other_annual_reports_are_not_candidates(text, candidate):
+    from spiders.links import is_report_candidate
+
+    assert is_report_candidate(Link("http://h/a/t1.html", text)) is candidate

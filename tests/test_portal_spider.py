@@ -45,7 +45,7 @@ def test_start_yields_the_start_urls():
 
     (req,) = asyncio.run(collect())
     assert req.url == COL and req.meta[M.PORTAL] == "t" and req.callback == spider.parse_page
-    assert req.meta[M.KIND] == M.NAV and req.meta[M.DEPTH] == 0
+    assert req.meta[M.KIND] == M.LIST and req.meta[M.DEPTH] == 0  # the URL names the column
     assert "playwright" not in req.meta
 
 
@@ -248,3 +248,20 @@ def test_a_frame_inside_a_list_is_a_list():
     body = b'<html><body><iframe src="list.jsp?cid=12"></iframe></body></html>'
     (req,) = spider.parse_page(response(COL, body, meta={M.KIND: M.LIST}))
     assert req.url == COL + "list.jsp?cid=12" and req.meta[M.KIND] == M.LIST
+
+
+def test_each_list_has_its_own_page_cap():
+    spider = make_spider(max_pages=100, max_list_pages=3)
+    body = b'<html><body><script>createPageHTML(100000, 0, "index", "html");</script></body></html>'
+    spider._seen("t", "pages").add(COL)
+    first = list(spider.parse_page(response(COL, body, meta={M.KIND: M.LIST})))
+    assert [r.url for r in first] == [COL + "index_1.html", COL + "index_2.html"]
+    assert all(r.meta[M.LIST_ROOT] == COL for r in first)
+    # page 2 of the same list pages on no further: the list has had its 3 pages
+    page2 = response(COL + "index_2.html", body.replace(b"0, \"index\"", b"2, \"index\""),
+                     meta={M.KIND: M.LIST, M.LIST_ROOT: COL})
+    assert list(spider.parse_page(page2)) == []
+    # another list of the same portal starts its own count
+    other = COL + "bmnb/"
+    spider._seen("t", "pages").add(other)
+    assert len(list(spider.parse_page(response(other, body, meta={M.KIND: M.LIST})))) == 2

@@ -62,7 +62,7 @@ def test_defaults(tmp_path):
     (p,) = load_portals(path)
     assert p.start_urls == ["http://www.x.gov.cn/"]
     assert p.allow == [] and p.domains == ["x.gov.cn"]  # the portal's domain, subdomains too
-    assert (p.render, p.real, p.max_pages, p.title) == ("auto", True, 50, "x")
+    assert (p.render, p.real, p.max_pages, p.max_list_pages, p.title) == ("auto", True, 300, 50, "x")
 
 
 def test_extra_domains_and_addresses(tmp_path):
