@@ -322,7 +322,7 @@ class PortalSpider(scrapy.Spider):
                 return False, False
             return self.document_request(scope, link.url, kind, link.text, found_on), True
         if kind == M.LIST and scope.allows_page(link.url):
-            if _folder(link.url) == _folder(found_on):
+            if on == M.LIST and _folder(link.url) == _folder(found_on):
                 return False, False  # this list's own pages: its family pages through them
             return self.page_request(scope, link.url, M.LIST, found_on, 0), False
         if (on == M.LIST and depth < SUB_COLUMN_DEPTH and is_sub_column(link, found_on)

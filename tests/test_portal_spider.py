@@ -265,3 +265,11 @@ def test_each_list_has_its_own_page_cap():
     other = COL + "bmnb/"
     spider._seen("t", "pages").add(other)
     assert len(list(spider.parse_page(response(other, body, meta={M.KIND: M.LIST})))) == 2
+
+
+def test_a_column_beside_the_page_on_the_way_is_followed():
+    spider = make_spider(start_urls=[BASE + "/xxgk/index.html"], allow=[])
+    body = '<a href="nb.html">政府信息公开年报</a>'.encode()
+    (req,) = spider.parse_page(response(BASE + "/xxgk/index.html", body,
+                                        meta={M.KIND: M.NAV, M.DEPTH: 1}))
+    assert req.url == BASE + "/xxgk/nb.html" and req.meta[M.KIND] == M.LIST
