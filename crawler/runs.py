@@ -10,6 +10,12 @@
   changed and unchanged reports, errors, challenges met). A run that finished cleanly
   empties its JOBDIR, so the next scheduled crawl starts afresh; an interrupted one keeps it,
   and the next crawl with the same JOBDIR resumes it.
+
+A crawl killed outright (SIGKILL, a power cut) leaves Scrapy's JOBDIR queue unreliable: its
+disk queue is indexed only on a clean close, while the seen-requests file was written as it
+went, so a naive resume would skip what was queued but never fetched. The next crawl then
+keeps the run (same id) but starts its walk over; documents already archived are asked for
+conditionally and come back as revisits, so little is fetched twice.
 """
 from __future__ import annotations
 
@@ -33,14 +39,37 @@ JOB_RUN_FILE = "nianbao-run.json"
 STATUS_OF_REASON = {"finished": "finished", "shutdown": "interrupted"}
 
 
+def _job_record(jobdir: str | Path | None) -> dict:
+    if not jobdir:
+        return {}
+    try:
+        record = json.loads((Path(jobdir) / JOB_RUN_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) and record.get("run_id") else {}
+
+
 def job_run_id(jobdir: str | Path | None) -> str | None:
     """The unfinished run a JOBDIR belongs to, if any."""
-    if not jobdir:
-        return None
-    try:
-        return json.loads((Path(jobdir) / JOB_RUN_FILE).read_text("utf-8"))["run_id"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return _job_record(jobdir).get("run_id")
+
+
+def _write_job_record(jobdir: Path, run_id: str, closed: bool) -> None:
+    tmp = jobdir / (JOB_RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps({"run_id": run_id, "closed": closed}), "utf-8")
+    tmp.replace(jobdir / JOB_RUN_FILE)
+
+
+def forget_killed_queue(jobdir: Path) -> bool:
+    """If the JOBDIR's last crawl did not close (it was killed), remove Scrapy's queue,
+    seen-requests and spider state, keeping the run record. True if it did."""
+    record = _job_record(jobdir)
+    if not record or record.get("closed", True):
+        return False
+    for entry in jobdir.iterdir():
+        if entry.name != JOB_RUN_FILE:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    return True
 
 
 def nianbao_version() -> str:
@@ -113,7 +142,11 @@ class RunExtension:
             self.catalog.start_run([], settings=self.settings_summary, run_id=run_id)
         if self.jobdir is not None:
             self.jobdir.mkdir(parents=True, exist_ok=True)
-            (self.jobdir / JOB_RUN_FILE).write_text(json.dumps({"run_id": run_id}), "utf-8")
+            if forget_killed_queue(self.jobdir):
+                logger.warning("the last crawl of run %s was killed: its queue cannot be "
+                               "trusted, so the run walks its portals again (archived "
+                               "documents are asked for conditionally)", run_id)
+            _write_job_record(self.jobdir, run_id, closed=False)
         logger.info("run %s %s", run_id, "resumed" if self.resumed else "started")
 
     def spider_opened(self, spider) -> None:
@@ -147,6 +180,8 @@ class RunExtension:
                 "portals": {r["portal"]: r for r in per_portal}, "scrapy": stats})
             if status == "finished" and self.jobdir is not None:
                 shutil.rmtree(self.jobdir, ignore_errors=True)
+            elif self.jobdir is not None and self.jobdir.exists():
+                _write_job_record(self.jobdir, self.config.run_id, closed=True)
         finally:
             self.catalog.close()
             self.catalog = None

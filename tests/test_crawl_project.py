@@ -90,9 +90,10 @@ def test_a_second_crawl_of_a_locked_data_directory_says_who_holds_it(farm, tmp_p
     assert not (data / "warc").exists() or not list((data / "warc").iterdir())
 
 
-def test_an_interrupted_crawl_resumes_its_run(farm, tmp_path):
-    """Ctrl-C (SIGINT) mid-way: the run is interrupted and its JOBDIR kept; the next crawl
-    of the same portals resumes the same run and finishes what was left."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_crawl_resumes_its_run(farm, tmp_path, stop):
+    """Ctrl-C (SIGINT) or kill -9 mid-way: the run's JOBDIR is kept; the next crawl of the
+    same portals resumes the same run and finishes what was left."""
     data = tmp_path / "data"
     registry = portals_file(tmp_path, farm)
     exe = REPO / ".venv" / "bin" / "nianbao"
@@ -115,19 +116,24 @@ def test_an_interrupted_crawl_resumes_its_run(farm, tmp_path):
                 continue
             if n >= 3:
                 break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=120)
-    first = json.loads(out)
-    assert first["status"] == "interrupted", err[-2000:]
+    db = sqlite3.connect(db_path)
+    (run_id, status), = db.execute("SELECT id, status FROM crawl_runs").fetchall()
+    if stop == signal.SIGINT:
+        assert json.loads(out)["status"] == status == "interrupted", err[-2000:]
+    else:
+        assert status == "running"  # killed: nothing closed it
     jobdirs = list((data / "jobs").iterdir())
     assert len(jobdirs) == 1 and (jobdirs[0] / "nianbao-run.json").exists()
-    partial = first["documents"]
+    partial = db.execute("SELECT count(*) FROM documents").fetchone()[0]
 
     again = subprocess.run(cmd[:-2] + ["-s", "DOWNLOAD_DELAY=0", "-s", "NIANBAO_PROGRESS=off"],
                            capture_output=True, text=True, timeout=280, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads(again.stdout)
-    assert second["run_id"] == first["run_id"] and second["resumed"] is True
+    assert second["run_id"] == run_id and second["resumed"] is True
+    assert ("was killed" in again.stderr) is (stop == signal.SIGKILL)
     assert second["status"] == "finished"
     db = sqlite3.connect(db_path)
     assert db.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 1
