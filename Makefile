@@ -44,7 +44,7 @@ demo: setup
 	$(BIN)/nianbao demo
 
 bench: setup
-	$(BIN)/python bench/parse.py --quick
+	$(BIN)/python bench/parse.py --quick && $(BIN)/python bench/crawl.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

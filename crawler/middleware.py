@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from archive.catalog import Catalog, archive_exchange
+from archive.catalog import Catalog, archive_exchange_row
 from archive.warc_writer import WarcWriterFile
 from crawler.challenge import rendered_status
 from spiders import meta as M
@@ -124,7 +124,7 @@ class ArchiveMiddleware:
         if request.meta.get(M.CHALLENGE) and request.meta.get("playwright"):
             # the browser reports its first navigation (the challenge); record where it ended
             status = rendered_status(request) or status
-        capture_id = archive_exchange(
+        capture = archive_exchange_row(
             self.catalog, self.writer, run_id=self.run_id, url=request.url,
             method=request.method, request_headers=request.headers,
             request_body=request.body or b"", status=status,
@@ -135,10 +135,9 @@ class ArchiveMiddleware:
             not_modified_of=(self.catalog.get_capture(previous)
                              if previous and response.status == 304 else None),
             challenge=request.meta.get(M.CHALLENGE))
-        capture = self.catalog.get_capture(capture_id)
         self._inc("nianbao/captures")
         if capture["record_type"] == "revisit":
             self._inc("nianbao/revisits")
         else:
             self._inc("nianbao/archived_bytes", capture["payload_size"])
-        return capture_id
+        return capture["id"]

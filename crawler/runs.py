@@ -79,6 +79,13 @@ def nianbao_version() -> str:
         return "0+unknown"
 
 
+PLAIN_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+
+
+def _uses_playwright(settings) -> bool:
+    return any("scrapy_playwright" in str(h) for h in settings.getdict("DOWNLOAD_HANDLERS").values())
+
+
 def _same(settings, name: str) -> int:
     """The priority the empty value was set with: filling it in must not lose to it."""
     return settings.getpriority(name) or 0
@@ -86,17 +93,22 @@ def _same(settings, name: str) -> int:
 
 class RunAddon:
     """Fills in what depends on other settings: NIANBAO_RUN_ID (the JOBDIR's unfinished run,
-    or a new id) and, unless USER_AGENT was set, a user agent naming nianbao, its version
-    and NIANBAO_CONTACT_URL."""
+    or a new id); unless USER_AGENT was set, a user agent naming nianbao, its version and
+    NIANBAO_CONTACT_URL; and with NIANBAO_RENDER=never, Scrapy's plain download handler."""
 
     def update_settings(self, settings) -> None:
         if not settings.get("NIANBAO_RUN_ID"):
             run_id = job_run_id(settings.get("JOBDIR")) or new_run_id()
             settings.set("NIANBAO_RUN_ID", run_id, priority=_same(settings, "NIANBAO_RUN_ID"))
+        config = NianbaoConfig.from_settings(settings)
         if not settings.get("USER_AGENT"):
-            config = NianbaoConfig.from_settings(settings)
             settings.set("USER_AGENT", config.user_agent(nianbao_version()),
                          priority=_same(settings, "USER_AGENT"))
+        if config.render == "never" and _uses_playwright(settings):
+            # no browser at all: Scrapy's own handler, without Playwright's per-request cost
+            # and its driver processes (about 250 MB)
+            settings.set("DOWNLOAD_HANDLERS", {"http": PLAIN_HANDLER, "https": PLAIN_HANDLER},
+                         priority=_same(settings, "DOWNLOAD_HANDLERS"))
 
 
 class RunExtension:

@@ -57,6 +57,10 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 REACTOR_THREADPOOL_MAXSIZE = 20
+# Scrapy starts this many asyncio workers for every callback's output: a page yields a few
+# requests and at most a handful of items (the pipeline writes SQLite synchronously), so
+# the default 100 tasks per response is pure overhead here
+CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = True
 
 # --- bounds and retries ----------------------------------------------------------------

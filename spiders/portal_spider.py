@@ -163,6 +163,8 @@ class PortalSpider(scrapy.Spider):
               family: str | None = None, state: dict | None = None) -> dict:
         meta = {M.PORTAL: scope.portal.name, M.KIND: kind, M.REFERRER: referrer,
                 M.LINK_TEXT: text, M.DEPTH: depth, M.FAMILY: family, M.FAMILY_STATE: state}
+        # only what is set: every request is pickled into the JOBDIR's disk queue
+        meta = {k: v for k, v in meta.items() if v is not None}
         if render:
             meta.update(self._render_meta(scope))
         return meta
@@ -195,7 +197,8 @@ class PortalSpider(scrapy.Spider):
         if not self._first_time(scope.portal.name, "pages", url, scope.portal.max_pages):
             return None
         meta = self._meta(scope, kind, referrer, depth=depth, render=scope.render == "always")
-        meta[M.LIST_ROOT] = list_root
+        if list_root:
+            meta[M.LIST_ROOT] = list_root
         return self._request(url, self.parse_page, meta, referrer)
 
     def fetch_request(self, scope: PortalScope, fetch: Fetch, family: str, referrer: str,

@@ -133,3 +133,13 @@ def test_plain_retry_and_pass_through():
                       scrapy.Request)
     ok = Response("http://h/x", status=200, request=req)
     assert asyncio.run(mw.process_response(req, ok)) is ok
+
+
+def test_render_never_uses_scrapys_own_handler():
+    s = project_settings({"NIANBAO_RENDER": "never"})
+    RunAddon().update_settings(s)
+    assert set(s.getdict("DOWNLOAD_HANDLERS").values()) == {
+        "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"}
+    auto = project_settings()
+    RunAddon().update_settings(auto)
+    assert "scrapy_playwright" in auto.getdict("DOWNLOAD_HANDLERS")["https"]

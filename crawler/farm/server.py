@@ -65,6 +65,9 @@ class FarmHandler(BaseHTTPRequestHandler):
     server: FarmServer
     protocol_version = "HTTP/1.1"
     server_version = "FarmHTTP/1.0"
+    # headers and body go out as two writes: without TCP_NODELAY every request after the
+    # first on a kept-alive connection waits ~40 ms for the delayed ACK
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args) -> None:  # quiet: the request log is kept in memory
         pass
