@@ -21,9 +21,6 @@ challenge middleware's business, not the spider's.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -40,51 +37,14 @@ from spiders.links import (Link, attachment_ext, classify, embedded_links, extra
                            looks_like_list,
                            names_a_year, normalize_url)
 from spiders.portals import Portal, load_portals, select_portals
+from spiders.scope import PortalScope
 
 PAGES_PER_LIST = 100  # further list pages or data calls taken from one page at most
 SUB_COLUMN_DEPTH = 2  # a column's parts (years, kinds of office) and theirs, no deeper
 
 
-def _strip_scheme(url: str) -> str:
-    return url.split("://", 1)[-1]
-
-
 def _folder(url: str) -> str:
     return url.split("?", 1)[0].rsplit("/", 1)[0]
-
-
-@dataclass
-class PortalScope:
-    """Where one portal's crawl may go, and how much of it is left."""
-    portal: Portal
-    render: str
-    link_pattern: re.Pattern | None = None
-    allow: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, portal: Portal, render: str) -> "PortalScope":
-        return cls(portal, portal.render if render == "auto" else render,
-                   re.compile(portal.link_pattern) if portal.link_pattern else None,
-                   [_strip_scheme(p) for p in portal.allow])
-
-    def in_domains(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return False
-        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
-        name = netloc.split(":", 1)[0]
-        return any(netloc == d or name == d or name.endswith("." + d)
-                   for d in self.portal.domains)
-
-    def allows_page(self, url: str) -> bool:
-        """A nav, list or report page the crawl may fetch: on the portal's domains and, if
-        the entry names `allow` prefixes, under one of them."""
-        if not self.in_domains(url):
-            return False
-        return not self.allow or any(_strip_scheme(url).startswith(p) for p in self.allow)
-
-    def matches_pattern(self, url: str) -> bool:
-        return bool(self.link_pattern and self.link_pattern.search(url))
 
 
 class PortalSpider(scrapy.Spider):
