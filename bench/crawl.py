@@ -23,8 +23,7 @@ the same server, nianbao and bare interleaved, `--rounds` times (best of each re
 pages/s = pages fetched / Scrapy's own `elapsed_time_seconds` (spider opened -> closed),
 for both, so interpreter start-up and imports are left out (`ratio_vs_bare_scrapy`); the
 rate from the first to the last response (`ratio_steady_state`: per-page cost only, without
-nianbao's ~1.5 s of Playwright start-up inside the spider's run) and the whole processes'
-wall clock (`ratio_process_wall_clock`) are printed too. Pages are counted from the
+start-up inside the spider's run) and the whole processes' wall clock (`ratio_process_wall_clock`) are printed too. Pages are counted from the
 catalog (captures) for nianbao and from `downloader/response_count` for the bare spider
 (robots.txt included in both); the benchmark fails if they differ by more than 3 %.
 

@@ -114,6 +114,8 @@ PLAYWRIGHT_MAX_CONTEXTS = 4
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 # images, fonts and media are never loaded by a rendered page
 PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_request"
+# Playwright's driver starts with the first page that needs a browser, not with the crawl
+PLAYWRIGHT_BROWSER_PROVIDER = "crawler.browser.LazyBrowserProvider"
 
 LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
 
