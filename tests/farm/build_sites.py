@@ -126,6 +126,9 @@ def build_county(farm: dict) -> None:
     site = SITES / "county"
     name, column = "示范县人民政府", "政府信息公开年报"
     col = "/county/zfxxgknb/"
+    # the home page's 政务公开 menu item leads to a page that is gone
+    farm["errors"].append({"path": "/county/zwgk/", "status": 404,
+                           "note": "a menu link on the home page to a page that is gone"})
     write(site / "index.html", f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8" /><title>{name}</title></head>
 <body><div class="nav"><a href="./">首页</a> <a href="zwgk/">政务公开</a>
@@ -240,6 +243,12 @@ def build_jslist(farm: dict) -> None:
     site = SITES / "jslist"
     name, column = "金凤区人民政府", "政府信息公开年报"
     col = "/jslist/xxgk/ndbg/"
+    write(site / "index.html", f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8" /><title>{name}</title></head>
+<body><div class="nav"><a href="/jslist/">首页</a>
+<a href="{col}" title="{column}">{column}</a></div>
+<p>欢迎访问{name}门户网站（本地演示站点：年报列表由脚本生成）。</p></body></html>
+""")
     report = "202102/t20210201_5001.html"
     write(site / "xxgk" / "ndbg" / report,
           report_page("004_1583c84d3300f656", site_name=name, column_name=column,
