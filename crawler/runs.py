@@ -31,6 +31,7 @@ from scrapy import signals
 from archive.catalog import Catalog, new_run_id
 from crawler.lock import CrawlLock
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
+from spiders import meta as M
 from spiders.config import NianbaoConfig
 
 logger = logging.getLogger(__name__)
@@ -144,34 +145,34 @@ class RunExtension:
         return ext
 
     def open(self) -> None:
+        """Take the lock and settle the JOBDIR; nothing is recorded before the spider opens
+        (a spider that cannot start, e.g. a portal name not in the registry, leaves no run)."""
         self.lock.acquire()
         for sub in ("warc", "logs"):
             (self.config.data_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.config.catalog_path)
-        run_id = self.config.run_id
-        self.resumed = self.catalog.get_run(run_id) is not None and self.catalog.resume_run(run_id)
-        if not self.resumed:
-            self.catalog.start_run([], settings=self.settings_summary, run_id=run_id)
         if self.jobdir is not None:
             self.jobdir.mkdir(parents=True, exist_ok=True)
             if forget_killed_queue(self.jobdir):
                 logger.warning("the last crawl of run %s was killed: its queue cannot be "
                                "trusted, so the run walks its portals again (archived "
-                               "documents are asked for conditionally)", run_id)
-            _write_job_record(self.jobdir, run_id, closed=False)
-        logger.info("run %s %s", run_id, "resumed" if self.resumed else "started")
+                               "documents are asked for conditionally)", self.config.run_id)
+            _write_job_record(self.jobdir, self.config.run_id, closed=False)
 
     def spider_opened(self, spider) -> None:
+        self.catalog = Catalog(self.config.catalog_path)
+        run_id = self.config.run_id
+        self.resumed = self.catalog.get_run(run_id) is not None and self.catalog.resume_run(run_id)
+        if not self.resumed:
+            self.catalog.start_run([], settings=self.settings_summary, run_id=run_id)
+        logger.info("run %s %s", run_id, "resumed" if self.resumed else "started")
         scopes = getattr(spider, "scopes", {})
         self.portals = list(scopes)
         for scope in scopes.values():
             p = scope.portal
             self.catalog.upsert_portal(p.name, p.title, p.real, p.start_urls, p.region)
-        self.catalog.set_run_portals(self.config.run_id, self.portals)
+        self.catalog.set_run_portals(run_id, self.portals)
 
     def spider_error(self, failure, response, spider=None) -> None:
-        from spiders import meta as M
-
         try:
             self.catalog.add_crawl_error(
                 self.config.run_id, response.meta.get(M.PORTAL), response.url,
