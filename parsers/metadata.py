@@ -22,6 +22,8 @@ _PERIOD = re.compile(r"(?:统计期限|统计时限|统计期间|统计时间|�
                      + _YEAR + r"年\s*1\s*月\s*1\s*日")
 _PERIOD_END = re.compile(_YEAR + r"年\s*1\s*月\s*1\s*日\s*(?:起)?\s*(?:至|到|-|—|～|~)\s*" + _YEAR
                          + r"\s*年\s*12\s*月\s*31\s*日")
+# how a sentence starts or ends: a title does neither
+_SENTENCE = re.compile(r"^(?:根据|依据|按照|为|现将|本报告|以下)|。$")
 _DATE = re.compile(_YEAR + r"\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
 _AGENCY_END = ("人民政府", "政府", "委员会", "办公室", "办公厅", "局", "厅", "委", "办", "院", "署",
                "中心", "管委会", "办事处", "街道", "镇", "乡", "部", "会", "所", "站", "队", "处",
@@ -30,11 +32,15 @@ _AGENCY_END = ("人民政府", "政府", "委员会", "办公室", "办公厅", 
 
 def find_title(doc: Document) -> str | None:
     """The report's own title: the first title-like line of the body, joined with the line
-    before it when a PDF or page broke it in two; else the page or file title."""
+    before or after it when a PDF or page broke it in two; else the page or file title."""
     paragraphs = [b for b in doc.blocks[:40] if isinstance(b, Paragraph)][:15]
     for i, p in enumerate(paragraphs):
         text = clean_text(p.text)
         if not _title_like(text):
+            if i + 1 < len(paragraphs) and _title_head(text):
+                joined = clean_text(text + clean_text(paragraphs[i + 1].text))
+                if _title_like(joined):
+                    return joined  # 2025 年上海市人民政府办公厅政府信息公开 / 工作年度报告
             continue
         if i > 0:
             prev = clean_text(paragraphs[i - 1].text)
@@ -53,10 +59,31 @@ def find_title(doc: Document) -> str | None:
 
 def _title_like(text: str) -> bool:
     """A report title names its year or says 年度报告 (a column called 政府信息公开年报 is
-    not a title), is about information disclosure, and is short."""
+    not a title), is about information disclosure, and is short. A sentence is not a title
+    (根据《条例》…现公布本年度报告。), nor is a book title inside one."""
     t = norm(text)
+    if _SENTENCE.search(t):
+        return False
+    t = _outside_book_titles(t)
     return (len(t) <= 80 and any(w in t for w in _REPORT_WORDS) and "公开" in t
             and (bool(_TITLE_YEAR.search(t)) or "年度报告" in t))
+
+
+def _title_head(text: str) -> bool:
+    """The first line of a title broken in two: short, a year, about disclosure, no
+    sentence punctuation, and not yet a title."""
+    t = norm(text)
+    return (len(t) <= 50 and bool(_TITLE_YEAR.search(t)) and "公开" in t
+            and not re.search(r"[。；;，,：:、]", t) and not _SENTENCE.search(t))
+
+
+def _outside_book_titles(text: str) -> str:
+    """The text without its 《…》 book titles, unless a book title is the report's own
+    (关于印发《某县2023年政府信息公开工作年度报告》的通知): then that title."""
+    for inner in re.findall(r"《([^》]*)》", text):
+        if any(w in inner for w in _REPORT_WORDS) and "公开" in inner and _TITLE_YEAR.search(inner):
+            return inner
+    return re.sub(r"《[^》]*》", "", text)
 
 
 def agency_from_title(title: str | None) -> str | None:
@@ -67,7 +94,7 @@ def agency_from_title(title: str | None) -> str | None:
         return None
     t = norm(title)
     t = re.sub(r"^(?:关于)?(?:印发|公布|发布)?", "", t)
-    t = t.split("《")[-1] if "《" in t else t
+    t = _outside_book_titles(t)  # never 中华人民共和国 from 《中华人民共和国政府信息公开条例》
     m = re.match(r"^(.*?)[(（\[]?" + _YEAR + r"年", t)
     candidate = _trim(m.group(1)) if m else ""
     if not candidate:

