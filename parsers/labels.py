@@ -180,8 +180,10 @@ MONEY_MEASURES = {"fee_amount", "procurement_amount"}
 
 _MEASURE_RULES: list[tuple[tuple[str, ...], str]] = [
     (("制发",), "issued"),
-    (("废止", "度止", "止件数"), "repealed"),
+    # in force before the typo rule for 本年度止件数 (repealed): 截至本年度止现行有效件数
+    # holds 度止 too, and is in force
     (("现行有效", "有效件数"), "in_force"),
+    (("废止", "度止", "止件数"), "repealed"),
     (("处理决定", "决定数量"), "decisions"),
     (("收费金额",), "fee_amount"),
     (("新制作", "制作数量"), "made"),

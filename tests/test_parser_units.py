@@ -323,3 +323,14 @@ def test_a_place_name_inside_another_word_is_no_place():
     assert find_region(None, "中华人民共和国", "")["adcode"] is None
     assert find_region(None, "共和县2023年政府信息公开工作年度报告", "")["county"] == "共和县"
     assert find_region(None, "平潭2020年度政府信息公开工作年度报告", "")["county"] == "平潭县"
+
+
+@pytest.mark.parametrize("label, key", [
+    ("截至本年度止现行有效件数", "in_force"),   # holds 度止, the typo rule's key, too
+    ("现行有效件数", "in_force"),
+    ("本年废止件数", "repealed"),
+    ("本年度止件数", "repealed"),              # the typo itself
+    ("本年制发件数", "issued"),
+])
+def test_table_two_measures_do_not_shadow_each_other(label, key):
+    assert match_measure(label) == key
