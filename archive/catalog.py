@@ -262,8 +262,10 @@ class Catalog:
         return doc_id, change
 
     def _payload_change(self, old_capture: int | None, new_capture: int | None) -> str:
-        if old_capture is None or new_capture is None or old_capture == new_capture:
-            return "unchanged" if old_capture == new_capture else "changed"
+        if old_capture == new_capture:
+            return "unchanged"
+        if old_capture is None or new_capture is None:
+            return "changed"
         shas = {r[0] for r in self.conn.execute(
             "SELECT payload_sha256 FROM captures WHERE id IN (?, ?)", (old_capture, new_capture))}
         return "unchanged" if len(shas) == 1 else "changed"

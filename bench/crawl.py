@@ -87,26 +87,9 @@ NOTICES = ["关于做好{y}年安全生产工作的通知", "关于公布{y}年�
            "{y}年第一季度重点工作推进情况", "关于开展{y}年防汛应急演练的通知"]
 ROBOTS = "User-agent: *\n"
 
-CREATE_PAGE_HTML = """<script type="text/javascript">
-function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
-  if(_nPageCount == null || _nPageCount<=1){ return; }
-  var nCurrIndex = _nCurrIndex || 0;
-  var out = "";
-  if(nCurrIndex == 0){ out += "<span>首页</span> <span>上一页</span> "; }
-  else {
-    out += "<a href=\\"" + _sPageName + "." + _sPageExt + "\\">首页</a> ";
-    out += "<a href=\\"" + (nCurrIndex == 1 ? _sPageName + "." + _sPageExt
-                           : _sPageName + "_" + (nCurrIndex-1) + "." + _sPageExt) + "\\">上一页</a> ";
-  }
-  if(nCurrIndex == _nPageCount-1){ out += "<span>下一页</span> <span>尾页</span>"; }
-  else {
-    out += "<a href=\\"" + _sPageName + "_" + (nCurrIndex+1) + "." + _sPageExt + "\\">下一页</a> ";
-    out += "<a href=\\"" + _sPageName + "_" + (_nPageCount-1) + "." + _sPageExt + "\\">尾页</a>";
-  }
-  document.write(out);
-}
-createPageHTML(%d, %d, "index", "html");
-</script>"""
+# the farm's own TRS pager (the script and its createPageHTML call), as county sites write it
+sys.path.insert(0, str(REPO / "tests" / "farm"))
+from build_sites import trs_pager  # noqa: E402
 
 
 def _page(title: str, body: str, head: str = "") -> str:
@@ -222,7 +205,7 @@ def generate_farm(root: Path, target_pages: int, seed: int = 2026) -> dict:
                 f'<div class="header"><a href="../">{site}</a></div>\n'
                 f'<div class="nav"><a href="../">首页</a> &gt; <span>政府信息公开年报</span></div>\n'
                 f'<div class="list">\n<ul>\n' + "\n".join(items) + "\n</ul>\n</div>\n"
-                f'<div class="page" id="page_div">\n{CREATE_PAGE_HTML % (n_lists, page_no)}\n</div>\n'
+                f'{trs_pager(n_lists, page_no)}\n'
                 f'<div class="footer">主办：{site}</div>'),
                 '<meta name="ColumnName" content="政府信息公开年报" />\n'), "utf-8")
         portals.append({"name": f"bench-p{i}", "path": base, "pages": len(fetched),

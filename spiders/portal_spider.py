@@ -222,8 +222,9 @@ class PortalSpider(scrapy.Spider):
             if req is not None:
                 yield req
         found, candidates = 0, 0
-        for link in links:
-            if normalize_url(link.url) == normalize_url(response.url):
+        here = normalize_url(response.url)
+        for link in links:  # already normalised by extract_links and the families
+            if link.url == here:
                 continue
             req, is_doc = self._follow(scope, link, response.url, depth, kind)
             if req is False:
@@ -234,15 +235,14 @@ class PortalSpider(scrapy.Spider):
                 yield req
         if kind == M.LIST or candidates or getattr(family, "FINDS_COLUMN", False):
             self.crawler.stats.inc_value(f"nianbao/family/{family.NAME}")
-            root = response.meta.get(M.LIST_ROOT) or normalize_url(response.url)
+            root = response.meta.get(M.LIST_ROOT) or here
             for fetch in family.more(response, self._pages_left(scope, root)):
                 found += 1
                 req = self.fetch_request(scope, fetch, family.NAME, response.url, root)
                 if req is not None:
                     yield req
-        title = self._title(response)
-        if kind == M.LIST and not candidates and names_a_year(title) and is_report_candidate(
-                Link(response.url, title)):
+        title = self._title(response) if kind == M.LIST and not candidates else ""
+        if names_a_year(title) and is_report_candidate(Link(response.url, title)):
             # a link without a year named it like the column, but the page is a report
             yield from self.parse_report(response)
             return
