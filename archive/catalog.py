@@ -76,11 +76,13 @@ class Catalog:
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, portals: Iterable[str], settings: dict | None = None,
                   run_id: str | None = None) -> str:
-        """Record a new crawl run as `running`; return its id."""
+        """Record a new crawl run as `running`; return its id. A row that a component made
+        first (`ensure_run`) gets the portals and settings."""
         run_id = run_id or new_run_id()
         self.conn.execute(
             "INSERT INTO crawl_runs (id, started_at, status, portals, settings) "
-            "VALUES (?, ?, 'running', ?, ?)",
+            "VALUES (?, ?, 'running', ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "portals = excluded.portals, settings = excluded.settings",
             (run_id, utc_now(), json.dumps(list(portals), ensure_ascii=False),
              json.dumps(settings or {}, ensure_ascii=False, default=str)))
         self.conn.commit()

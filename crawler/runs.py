@@ -150,6 +150,9 @@ class RunExtension:
         self.lock.acquire()
         for sub in ("warc", "logs"):
             (self.config.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        # asked now, before the pipeline and the archive make sure the run's row exists
+        with Catalog(self.config.catalog_path) as catalog:
+            self.resumed = catalog.get_run(self.config.run_id) is not None
         if self.jobdir is not None:
             self.jobdir.mkdir(parents=True, exist_ok=True)
             if forget_killed_queue(self.jobdir):
@@ -161,8 +164,9 @@ class RunExtension:
     def spider_opened(self, spider) -> None:
         self.catalog = Catalog(self.config.catalog_path)
         run_id = self.config.run_id
-        self.resumed = self.catalog.get_run(run_id) is not None and self.catalog.resume_run(run_id)
-        if not self.resumed:
+        if self.resumed:
+            self.catalog.resume_run(run_id)
+        else:
             self.catalog.start_run([], settings=self.settings_summary, run_id=run_id)
         logger.info("run %s %s", run_id, "resumed" if self.resumed else "started")
         scopes = getattr(spider, "scopes", {})

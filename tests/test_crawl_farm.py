@@ -90,9 +90,11 @@ def run_rows(crawl, sql, *args):
 def test_run_finished(crawl):
     stats = crawl["stats"]
     assert stats["status"] == "finished" and stats["portals"] == PLAIN_PORTALS
-    (status, docs), = q(crawl, "SELECT status, documents FROM crawl_runs WHERE id = ?",
-                        stats["run_id"])
+    (status, docs, settings), = q(crawl, "SELECT status, documents, settings FROM crawl_runs "
+                                         "WHERE id = ?", stats["run_id"])
     assert status == "finished" and docs == stats["documents"]
+    assert stats["resumed"] is False and crawl["again"]["resumed"] is False  # each run anew
+    assert json.loads(settings)["render"] == "never" and json.loads(settings)["robots_txt"]
     assert {r["portal"] for r in stats["per_portal"]} == set(PLAIN_PORTALS)
 
 
