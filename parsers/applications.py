@@ -54,8 +54,36 @@ def _is_header_cells(cells: list[str]) -> bool:
 
 
 def _text_views(table: Table) -> list[RowView]:
-    return [view_text_row(table, r) for r in range(len(table.rows))
-            if not _is_header_cells(table.rows[r])]
+    positions = _header_positions(table)
+    views = []
+    for r in range(len(table.rows)):
+        if _is_header_cells(table.rows[r]):
+            continue
+        view = view_text_row(table, r)
+        view.positions = positions
+        views.append(view)
+    return views
+
+
+def _header_positions(table: Table) -> list[int] | None:
+    """The cell index of each applicant column in a text table whose header rows name them
+    all, in order, at distinct indices (tab-separated text of a header with its spans
+    undone: 自然人 and 总计 on one line, 商业企业 … 其他 under 法人或其他组织 on the next), else
+    None."""
+    found: dict[str, int] = {}
+    for row in table.rows:
+        if not _is_header_cells(row):
+            if found:
+                break
+            continue
+        for i, cell in enumerate(row):
+            key = match_applicant_column(cell) if cell.strip() else None
+            if key:
+                found[key] = i  # a lower header row names a column more precisely
+    positions = [found.get(k) for k in APPLICANT_COLUMNS]
+    if None not in positions and positions == sorted(set(positions)):
+        return positions
+    return None
 
 
 def _grid_views(table: Table, warnings: list[str]) -> list[RowView]:
@@ -161,17 +189,20 @@ def _assign(views: list[RowView], warnings: list[str]) -> dict:
         position = valued_count
         valued_count += 1
         key = _match(view.labels)
+        labels = list(view.labels)
         if key is None and fragments and open_row is None and not _SUB_ITEM.match(
                 norm(view.labels[0]) if view.labels else ""):
             # A label begun on the lines above its numbers' line.
-            key = _match(["".join(sum(fragments, [])) + "".join(view.labels[:1])] + view.labels[1:])
+            labels = ["".join(sum(fragments, [])) + "".join(view.labels[:1])] + view.labels[1:]
+            key = _match(labels)
             key = None if key in rows else key
         fragments, open_row = [], None
         if key is None:
             if _is_subtotal(view.labels):
                 continue  # （三）不予公开 printed with its own sum above its eight reasons
             unmatched.append((position, view))
-            open_row = (position, view, list(view.labels))
+            # the label may go on below the numbers' line (3.危及“三安 / 0 0 0 … / 全一稳定”)
+            open_row = (position, view, labels if view.labels or not fragments else [labels[0]])
             continue
         if key in rows:
             warnings.append(f"table 三: row '{view.label}' read as {key} twice; kept the first")
@@ -206,8 +237,7 @@ def _is_subtotal(labels: list[str]) -> bool:
 def _store(rows: dict, key: str, view: RowView, warnings: list[str]) -> None:
     cells = view.values
     if not view.table.aligned:
-        cells, notes = fit_values(cells, _WIDTH)
-        warnings.extend(f"table 三 row {key}: {n}" for n in notes)
+        cells = _text_cells(key, view, warnings)
     values = {}
     for column, raw in zip(APPLICANT_COLUMNS, cells):
         cell = parse_cell(raw)
@@ -215,6 +245,69 @@ def _store(rows: dict, key: str, view: RowView, warnings: list[str]) -> None:
             warnings.append(f"table 三 row {key} column {column}: unreadable cell {raw!r}")
         values[column] = cell.value
     rows[key] = values
+
+
+def _text_cells(key: str, view: RowView, warnings: list[str]) -> list[str]:
+    """A text row's seven value cells. Its cells only keep their order, so there can be
+    several readings: the header row's column positions (when the row's labels end before
+    them), and the value cells after the labels fitted to seven columns. A reading whose
+    总计 is the sum of the other six is trusted over one whose is not; otherwise the header
+    positions win, then the fitted cells."""
+    if view.index in view.table.packed_rows:
+        packed = _packed_cells(view.values)
+        if packed is not None:
+            cells, note = packed
+            warnings.append(f"table 三 row {key}: {note}")
+            return cells
+    fitted, notes = fit_values(view.values, _WIDTH)
+    readings = [(fitted, notes)]
+    row = view.table.rows[view.index]
+    positions = getattr(view, "positions", None)
+    if positions and len(row) - len(view.values) <= positions[0]:
+        by_header = [row[p] if p < len(row) else "" for p in positions]
+        readings.insert(0, (by_header, ["read by the header row's column positions"]))
+    if len(view.values) < _WIDTH and any(v.strip() for v in view.values):
+        # a line that lost its trailing blank cells: the values start at 自然人
+        left = (list(view.values) + [""] * _WIDTH)[:_WIDTH]
+        readings.append((left, [f"{len(view.values)} values for {_WIDTH} columns; "
+                                f"aligned them to the left, where the row sums hold"]))
+    checked = [r for r in readings if _adds_up(r[0])]
+    cells, chosen = (checked or readings)[0]
+    if cells != fitted:
+        warnings.extend(f"table 三 row {key}: {n}" for n in chosen)
+    elif not checked or not _adds_up(fitted):
+        warnings.extend(f"table 三 row {key}: {n}" for n in notes)
+    return cells
+
+
+def _packed_cells(values: list[str]) -> tuple[list[str], str] | None:
+    """A row of fewer than seven numbers in text that drops blank cells (numbers separated by
+    spaces): which columns they belong to is not written, so read it the way offices fill
+    the table, check the row sum where it can be checked, and say so. None for a full row."""
+    filled = [v for v in values if v.strip()]
+    k = len(filled)
+    if k == 0 or k >= _WIDTH:
+        return None
+    if k == 1:
+        return [""] * (_WIDTH - 1) + filled, "one value for seven columns, blank cells not " \
+            "written in this text; read it as 总计 (offices that fill one column fill 总计)"
+    ends = filled[:-1] + [""] * (_WIDTH - k) + filled[-1:]
+    if _adds_up([c or "0" for c in ends]):
+        return ends, (f"{k} values for seven columns, blank cells not written in this text; "
+                      f"the last is the sum of the others, so read it as 总计 and the others "
+                      f"from 自然人")
+    left = filled + [""] * (_WIDTH - k)
+    return left, (f"{k} values for seven columns, blank cells not written in this text, and "
+                  f"the last is not the sum of the others; read them from 自然人, 总计 blank: "
+                  f"check against the original")
+
+
+def _adds_up(cells: list[str]) -> bool:
+    """Whether 总计 is the sum of the six applicant columns (all seven cells numbers)."""
+    values = [parse_cell(c).value for c in cells]
+    if any(v is None for v in values):
+        return False
+    return abs(sum(values[:-1]) - values[-1]) < 1e-6
 
 
 def _by_row_order(rows: dict, matched: list[tuple[int, str]],
@@ -227,7 +320,9 @@ def _by_row_order(rows: dict, matched: list[tuple[int, str]],
         order = [k for k in order if k not in _OTHER_SUBROWS]
     elif any(k in rows for k in _OTHER_SUBROWS):
         order.remove("other_processing")
-    anchors = sorted(matched)
+    # an anchor outside the order in force (a stray 其他 read as other_other beside a
+    # single （六）其他处理 row) says nothing about where the rows between belong
+    anchors = sorted((p, k) for p, k in matched if k in order)
     assigned: list[tuple[str, RowView]] = []
     for position, view in unmatched:
         prev = [(p, k) for p, k in anchors if p < position][-1:]

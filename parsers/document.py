@@ -34,6 +34,9 @@ class Table:
     # not aligned: each line's cells are only in order, a label spanning two columns may be
     # one cell on one line and two on the next.
     aligned: bool = True
+    # Text tables: the rows whose blank cells the text lost (numbers separated by spaces), so
+    # fewer values than columns does not say which columns are blank.
+    packed_rows: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         width = max((len(r) for r in self.rows), default=0)

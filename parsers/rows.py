@@ -22,6 +22,8 @@ class RowView:
     index: int
     labels: list[str]
     values: list[str]
+    # text rows: the cell index of each column from the table's header row, when it has one
+    positions: list[int] | None = None
 
     @property
     def label(self) -> str:

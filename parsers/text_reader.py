@@ -19,6 +19,9 @@ from parsers.document import Document, Paragraph, Table
 from parsers.labels import match_application_row, match_category
 from parsers.numbers import is_blank, looks_numeric
 from parsers.sections import match_section_heading
+from parsers.text_cells import cell_line_rows, cell_line_runs
+
+_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")  # Apache Tika writes Word bookmarks so
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
@@ -32,19 +35,29 @@ def read_text(data: bytes) -> Document:
 
 
 def text_to_document(text: str, warnings: list[str] | None = None) -> Document:
-    lines = _as_tab_rows(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    raw = _BOOKMARK.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     doc = Document(format="txt", warnings=list(warnings or []))
+    start = 0
+    for begin, end in cell_line_runs(raw):
+        _read_lines(raw[start:begin], doc)
+        doc.blocks.append(Table(cell_line_rows(raw[begin:end]), aligned=False))
+        start = end
+    _read_lines(raw[start:], doc)
+    return doc
+
+
+def _read_lines(raw: list[str], doc: Document) -> None:
+    lines, packed = _as_tab_rows(raw)
     i = 0
     while i < len(lines):
         line = lines[i]
         if "\t" in line:
-            i = _tab_table(lines, i, doc)
+            i = _tab_table(lines, i, doc, packed)
         elif _cell_per_line_run(lines, i):
             i = _cell_per_line_table(lines, i, doc)
         else:
             _paragraph(line, doc)
             i += 1
-    return doc
 
 
 def _paragraph(line: str, doc: Document) -> None:
@@ -54,17 +67,19 @@ def _paragraph(line: str, doc: Document) -> None:
         doc.blocks.append(Paragraph(text, heading=heading))
 
 
-def _tab_table(lines: list[str], i: int, doc: Document) -> int:
-    rows = []
+def _tab_table(lines: list[str], i: int, doc: Document, packed: set[int]) -> int:
+    rows, packed_rows = [], set()
     while i < len(lines):
         if "\t" in lines[i]:
+            if i in packed:
+                packed_rows.add(len(rows))
             rows.append([c.strip() for c in lines[i].split("\t")])
             i += 1
         elif not lines[i].strip() and _next_nonblank_has_tab(lines, i):
             i += 1
         else:
             break
-    doc.blocks.append(Table(rows, aligned=False))
+    doc.blocks.append(Table(rows, aligned=False, packed_rows=frozenset(packed_rows)))
     return i
 
 
@@ -122,14 +137,18 @@ def _cell_per_line_table(lines: list[str], i: int, doc: Document) -> int:
 
 # --- spaced and pipe rows -> tab rows ------------------------------------------------------
 
+# A page number printed in the footer: — 5 —, - 5 -, 第5页, 第 5 页 共 12 页
+_PAGE_FOOTER = re.compile(r"^\s*(?:[—\-－–]+\s*\d{1,3}\s*[—\-－–]+|第\s*\d{1,3}\s*页"
+                          r"(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?)\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?[\s:|-]*-{3,}[\s:|-]*\|?\s*$")
 _BLANK_MARKS = {"-", "—", "/", "／", "－"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _as_tab_rows(lines: list[str]) -> list[str]:
+def _as_tab_rows(lines: list[str]) -> tuple[list[str], set[int]]:
     """Rewrite pipe rows and space-separated rows (with the short lines around them) as
-    tab rows; every other line is returned as it was."""
+    tab rows; every other line is returned as it was. Also returns the indices of the
+    space-separated rows: their blank cells were lost (nothing marks them between spaces)."""
     out = list(lines)
     kinds = []
     for i, line in enumerate(lines):
@@ -139,7 +158,8 @@ def _as_tab_rows(lines: list[str]) -> list[str]:
             out[i] = "" if _PIPE_RULE.match(line) else "\t".join(
                 c.strip() for c in line.strip().strip("|").split("|"))
             kinds.append("tab" if out[i] else "blank")
-        elif not line.strip():
+        elif not line.strip() or _PAGE_FOOTER.match(line):
+            out[i] = ""
             kinds.append("blank")
         elif (cells := _spaced_row(line)) is not None:
             out[i] = "\t".join(cells)
@@ -162,7 +182,43 @@ def _as_tab_rows(lines: list[str]) -> list[str]:
                 if kinds[k] == "short":
                     out[k] = "\t".join(_header_cells(lines[k])) + "\t"
         i = j
-    return out
+    _labels_between_rows(out, kinds)
+    return out, {k for k, kind in enumerate(kinds) if kind == "spaced"}
+
+
+def _labels_between_rows(out: list[str], kinds: list[str]) -> None:
+    """A short line right above a tab row, inside a table (a tab row above it too, blank
+    lines aside), is a row label the extracting tool left outside the table (PDF-to-Markdown
+    tools do this to long labels): make it a label-only row of the table, which the table
+    builders join to the values row under it."""
+    last_tab = None
+    for k, kind in enumerate(kinds):
+        if kind in ("tab", "spaced"):
+            last_tab = k
+        elif kind == "short" and last_tab is not None:
+            nxt = k + 1
+            while nxt < len(kinds) and kinds[nxt] == "short":
+                nxt += 1
+            if nxt < len(kinds) and kinds[nxt] == "tab" and all(
+                    kinds[m] in ("tab", "spaced", "blank") for m in range(last_tab, k)):
+                out[k] = out[k].strip() + "\t"
+        elif kind == "short" and _header_over_values(out, kinds, k):
+            out[k] = "\t".join(_header_cells(out[k])) + "\t"
+        elif kind == "text":
+            last_tab = None
+
+
+def _header_over_values(out: list[str], kinds: list[str], k: int) -> bool:
+    """Whether line k is one of the short lines directly above (no blank line between) a
+    tab row of values only: the header of a table whose tool wrote only the values as a
+    row (table 四's fifteen numbers under 行政复议 / 结果维持 …)."""
+    nxt = k
+    while nxt < len(kinds) and kinds[nxt] == "short":
+        nxt += 1
+    if nxt >= len(kinds) or kinds[nxt] != "tab":
+        return False
+    cells = [c for c in out[nxt].split("\t") if c.strip()]
+    return len(cells) >= 3 and all(looks_numeric(c) or is_blank(c) for c in cells)
 
 
 def _spaced_row(line: str) -> list[str] | None:
