@@ -56,6 +56,11 @@ def read_html(data: bytes) -> Document:
     doc.title = _meta_title(tree)
     doc.published_at = _meta_date(tree)
     tables = [t for t in tree.iter("table") if _is_leaf(t) and _is_report_table(t)]
+    if _ends_inside_table(text):
+        doc.warnings.append("the page ends inside a table: the file looks cut short")
+        open_tables = [t for t in tree.iter("table") if _is_leaf(t)]
+        if open_tables:
+            open_tables[-1].set(_CUT_MARK, "1")
     if tables:
         _walk(_content_root(tables), doc, [])
     elif len(text) > MAX_MAIN_TEXT_CHARS:
@@ -65,6 +70,14 @@ def read_html(data: bytes) -> Document:
     else:
         _main_text(text, doc)
     return doc
+
+
+_CUT_MARK = "data-nianbao-cut"
+
+
+def _ends_inside_table(text: str) -> bool:
+    tail = text[-400_000:].lower()
+    return tail.rfind("<table") > tail.rfind("</table")
 
 
 def unwrap_mht(data: bytes) -> bytes:
@@ -193,6 +206,16 @@ def grid(table, warnings: list[str] | None = None) -> Table:
         return Table([])
     height = max(r for r, _ in cells) + 1
     width = max(c for _, c in cells) + 1
+    if table.get(_CUT_MARK):
+        # the file ends in this row: its missing cells are not blank, they were never sent,
+        # and its last cell's text may be cut (538 sent as 53)
+        if warnings is not None:
+            warnings.append(f"the last row of a table ({cells.get((height - 1, 0), ('',))[0]!r}) "
+                            f"is where the file ends; it is left out")
+        cells = {k: v for k, v in cells.items() if k[0] < height - 1}
+        height -= 1
+        if not cells:
+            return Table([])
     grid_rows = [[cells.get((r, c), ("", (r, c)))[0] for c in range(width)] for r in range(height)]
     origin = [[cells.get((r, c), ("", (r, c)))[1] for c in range(width)] for r in range(height)]
     return Table(grid_rows, origin=origin)
