@@ -120,19 +120,41 @@ def _cell_per_line_run(lines: list[str], i: int) -> bool:
 
 
 def _cell_per_line_table(lines: list[str], i: int, doc: Document) -> int:
-    rows: list[list[str]] = []
+    rows: list[list[str]] = []  # each row's label, then its value lines, blank lines as ""
     while i < len(lines):
         s = lines[i].strip()
         if s and _ends_run(lines[i]):
             break
-        if s:
-            if _is_value_line(s) and rows:
-                rows[-1].append(s)
-            else:
-                rows.append([s])
+        if s and not _is_value_line(s):
+            rows.append([s])
+        elif rows:
+            rows[-1].append(s)
         i += 1
+    blank_cells = _blank_lines_are_cells(rows)
+    rows = [[row[0]] + [c for c in row[1:] if c or blank_cells] for row in rows]
+    if blank_cells:  # the blank lines after a row's last cell separate it from the next
+        rows = [row[:1] + row[1:_row_width(rows) + 1] for row in rows]
     doc.blocks.append(Table(rows, aligned=False))
     return i
+
+
+def _row_width(rows: list[list[str]]) -> int:
+    return max((len(row) - 1 for row in rows if all(row[1:])), default=0)
+
+
+def _blank_lines_are_cells(rows: list[list[str]]) -> bool:
+    """Whether a blank line in this run is an empty cell (LibreOffice's text export writes
+    each cell on a line of its own, an empty one as an empty line) rather than spacing: yes
+    when some rows are full (as many values as the widest row, no blank among them) and the
+    rows with blanks are, blanks counted, just as wide."""
+    width = _row_width(rows)
+    if width < 2:
+        return False
+    with_blanks = [row for row in rows if any(row[1:]) and not all(row[1:])]
+    if not with_blanks:
+        return False
+    return all(len(row) - 1 >= width and any(row[1:width + 1]) and not any(row[width + 1:])
+               for row in with_blanks)
 
 
 # --- spaced and pipe rows -> tab rows ------------------------------------------------------

@@ -1,7 +1,7 @@
 """The same report, rendered as a portal's HTML page, as DOCX (python-docx, real merged
 cells), and as PDF and DOC (LibreOffice from that DOCX), and as the text other tools
 extract from those files (Apache Tika's shape, tab rows with spans undone, PDF-to-Markdown
-pipe rows, poppler's pdftotext), parses to the same flat values: exactly the example's.
+pipe rows, LibreOffice's text export, poppler's pdftotext), parses to the same flat values: exactly the example's.
 Label typos the real report had (本年度止件数) are rendered too.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from report_layout import layout_tables, narrative_from_text, render_html  # noq
 from text_shapes import markdown_text, tab_rows_text, tika_text  # noqa: E402
 
 from parsers import parse_bytes  # noqa: E402
+from parsers.office_convert import convert  # noqa: E402
 from parsers.model import table_values  # noqa: E402
 
 # The text examples (narrative and values), and 淮安's real values (thousands of requests,
@@ -74,6 +75,11 @@ def _render(name: str, cache: Path) -> tuple[dict, dict[str, bytes]]:
     files = render_formats(docx_bytes, cache_dir=cache)
     for shape, write in TEXT_SHAPES.items():
         files[shape] = write(docx_bytes).encode("utf-8")
+    text_export = cache / f"{name}.libreoffice.txt"  # LibreOffice's own text export
+    if not text_export.exists():
+        text_export.write_bytes(convert(docx_bytes, "docx", to="txt",
+                                        filter="txt:Text (encoded):UTF8", timeout=120))
+    files["txt-libreoffice"] = text_export.read_bytes()
     pdf = cache / f"{name}.pdf"
     pdf.write_bytes(files["pdf"])
     for shape, options in PDFTOTEXT.items():
@@ -101,7 +107,7 @@ def test_cases_exist():
 
 
 @pytest.mark.libreoffice
-@pytest.mark.parametrize("fmt", FORMATS + list(TEXT_SHAPES) + list(PDFTOTEXT))
+@pytest.mark.parametrize("fmt", FORMATS + list(TEXT_SHAPES) + ["txt-libreoffice"] + list(PDFTOTEXT))
 @pytest.mark.parametrize("name", CASES)
 def test_same_values_in_every_format(rendered, name, fmt):
     expected, files = rendered[name]
