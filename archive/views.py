@@ -10,41 +10,14 @@ from __future__ import annotations
 import sqlite3
 
 from archive.bigrams import to_bigrams
+from parsers.vocabulary import TABLE3_COLUMNS, TABLE3_ROWS
 
 # Bump when to_bigrams() changes: ensure_fts() then recomputes every sections.search_text.
 BIGRAMS_VERSION = "1"
 
-# Section 三's rows in the report's order, with the labels the national template prints.
-APPLICATION_ROWS = [
-    ("new_received", "一、本年新收政府信息公开申请数量"),
-    ("carried_over", "二、上年结转政府信息公开申请数量"),
-    ("granted", "三、（一）予以公开"),
-    ("partially_granted", "三、（二）部分公开"),
-    ("denied_state_secret", "（三）不予公开 1.属于国家秘密"),
-    ("denied_prohibited", "（三）不予公开 2.其他法律行政法规禁止公开"),
-    ("denied_three_safeties", "（三）不予公开 3.危及“三安全一稳定”"),
-    ("denied_third_party", "（三）不予公开 4.保护第三方合法权益"),
-    ("denied_internal_affairs", "（三）不予公开 5.属于三类内部事务信息"),
-    ("denied_process_info", "（三）不予公开 6.属于四类过程性信息"),
-    ("denied_enforcement_files", "（三）不予公开 7.属于行政执法案卷"),
-    ("denied_query_matters", "（三）不予公开 8.属于行政查询事项"),
-    ("unable_not_held", "（四）无法提供 1.本机关不掌握相关政府信息"),
-    ("unable_needs_creation", "（四）无法提供 2.没有现成信息需要另行制作"),
-    ("unable_unclear", "（四）无法提供 3.补正后申请内容仍不明确"),
-    ("not_processed_petition", "（五）不予处理 1.信访举报投诉类申请"),
-    ("not_processed_repeat", "（五）不予处理 2.重复申请"),
-    ("not_processed_publication", "（五）不予处理 3.要求提供公开出版物"),
-    ("not_processed_mass_repeat", "（五）不予处理 4.无正当理由大量反复申请"),
-    ("not_processed_confirmation", "（五）不予处理 5.要求行政机关确认或重新出具已获取信息"),
-    ("other_processing", "（六）其他处理"),
-    ("other_no_correction", "（六）其他处理 1.申请人无正当理由逾期不补正"),
-    ("other_no_fee", "（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用"),
-    ("other_other", "（六）其他处理 3.其他"),
-    ("results_total", "（七）总计"),
-    ("carried_forward", "四、结转下年度继续办理"),
-]
-APPLICANT_COLUMNS = ["natural_person", "commercial", "research", "social_welfare",
-                     "legal_services", "other_org", "total"]
+# Section 三's rows in the report's order, with their display names (parsers.vocabulary).
+APPLICATION_ROWS = [(t.key, t.title) for t in TABLE3_ROWS.terms]
+APPLICANT_COLUMNS = TABLE3_COLUMNS.keys()
 
 
 def _sql_str(s: str) -> str:

@@ -17,6 +17,10 @@ import html
 import re
 from dataclasses import dataclass
 
+from parsers.vocabulary import (APPLICANTS_HEADING, BALANCE_NOTE, CONTENT_HEADING, ITEM_HEADINGS,
+                                RESULTS_HEADING, TABLE2_CATEGORIES, TABLE2_MEASURES, TABLE3_COLUMNS,
+                                TABLE3_ROWS, TABLE4_GROUPS, TABLE4_MEASURES)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -28,53 +32,27 @@ class Cell:
 
 Table = list[list[Cell]]
 
-APPLICANT_COLUMNS = ["natural_person", "commercial", "research", "social_welfare",
-                     "legal_services", "other_org", "total"]
-REVIEW_GROUPS = ["review", "litigation_direct", "litigation_after_review"]
-REVIEW_MEASURES = ["maintained", "corrected", "other", "pending", "total"]
-REVIEW_LABELS = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+# Every label comes from parsers.vocabulary; this module only lays them out.
+APPLICANT_COLUMNS = TABLE3_COLUMNS.keys()
+REVIEW_GROUPS = TABLE4_GROUPS.keys()
+REVIEW_MEASURES = TABLE4_MEASURES.keys()
 
-# 二: per item, (heading, [(measure, column label, colspan)], [(category, row label)])
-ACTIVE_2021 = [
-    ("20.1", "第二十条第（一）项",
-     [("issued", "本年制发件数", 1), ("repealed", "本年废止件数", 1), ("in_force", "现行有效件数", 1)],
-     [("regulations", "规章"), ("normative_documents", "行政规范性文件")]),
-    ("20.5", "第二十条第（五）项", [("decisions", "本年处理决定数量", 3)], [("licensing", "行政许可")]),
-    ("20.6", "第二十条第（六）项", [("decisions", "本年处理决定数量", 3)],
-     [("punishment", "行政处罚"), ("coercion", "行政强制")]),
-    ("20.8", "第二十条第（八）项", [("fee_amount", "本年收费金额（单位：万元）", 3)],
-     [("fees", "行政事业性收费")]),
-]
-_PRIOR_CHANGE = [("prior_items", "上一年项目数量", 1), ("change", "本年增/减", 1)]
-ACTIVE_2019 = [
-    ("20.1", "第二十条第（一）项",
-     [("made", "本年新制作数量", 1), ("published", "本年新公开数量", 1), ("total_public", "对外公开总数量", 1)],
-     [("regulations", "规章"), ("normative_documents", "规范性文件")]),
-    ("20.5", "第二十条第（五）项", _PRIOR_CHANGE + [("decisions", "处理决定数量", 1)],
-     [("licensing", "行政许可"), ("other_management_services", "其他对外管理服务事项")]),
-    ("20.6", "第二十条第（六）项", _PRIOR_CHANGE + [("decisions", "处理决定数量", 1)],
-     [("punishment", "行政处罚"), ("coercion", "行政强制")]),
-    ("20.8", "第二十条第（八）项", [("prior_items", "上一年项目数量", 1), ("change", "本年增/减", 2)],
-     [("fees", "行政事业性收费")]),
-    ("20.9", "第二十条第（九）项",
-     [("procurement_items", "采购项目数量", 1), ("procurement_amount", "采购总金额", 2)],
-     [("procurement", "政府集中采购")]),
-]
-
-# 三: result rows under 三、本年度办理结果: (group label or None, [(row key, label)])
-_DENIED = [("denied_state_secret", "1.属于国家秘密"), ("denied_prohibited", "2.其他法律行政法规禁止公开"),
-           ("denied_three_safeties", "3.危及“三安全一稳定”"), ("denied_third_party", "4.保护第三方合法权益"),
-           ("denied_internal_affairs", "5.属于三类内部事务信息"), ("denied_process_info", "6.属于四类过程性信息"),
-           ("denied_enforcement_files", "7.属于行政执法案卷"), ("denied_query_matters", "8.属于行政查询事项")]
-_UNABLE = [("unable_not_held", "1.本机关不掌握相关政府信息"), ("unable_needs_creation", "2.没有现成信息需要另行制作"),
-           ("unable_unclear", "3.补正后申请内容仍不明确")]
-_NOT_PROCESSED = [("not_processed_petition", "1.信访举报投诉类申请"), ("not_processed_repeat", "2.重复申请"),
-                  ("not_processed_publication", "3.要求提供公开出版物"),
-                  ("not_processed_mass_repeat", "4.无正当理由大量反复申请"),
-                  ("not_processed_confirmation", "5.要求行政机关确认或重新出具已获取信息")]
-_OTHER_THREE = [("other_no_correction", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
-                ("other_no_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
-                ("other_other", "3.其他")]
+# 二: per format and item, ([(measure, colspan)], [category]), in the template's order
+ACTIVE = {
+    "2021": [
+        ("20.1", [("issued", 1), ("repealed", 1), ("in_force", 1)], ["regulations", "normative_documents"]),
+        ("20.5", [("decisions", 3)], ["licensing"]),
+        ("20.6", [("decisions", 3)], ["punishment", "coercion"]),
+        ("20.8", [("fee_amount", 3)], ["fees"]),
+    ],
+    "2019": [
+        ("20.1", [("made", 1), ("published", 1), ("total_public", 1)], ["regulations", "normative_documents"]),
+        ("20.5", [("prior_items", 1), ("change", 1), ("decisions", 1)], ["licensing", "other_management_services"]),
+        ("20.6", [("prior_items", 1), ("change", 1), ("decisions", 1)], ["punishment", "coercion"]),
+        ("20.8", [("prior_items", 1), ("change", 2)], ["fees"]),
+        ("20.9", [("procurement_items", 1), ("procurement_amount", 2)], ["procurement"]),
+    ],
+}
 
 
 def fmt_value(value) -> str:
@@ -116,20 +94,21 @@ def layout_tables(values: dict, template: str, *, other_rows: str | None = None,
         return Cell(text, 1, colspan)
 
     return [
-        _active_table(values, ACTIVE_2021 if template == "2021" else ACTIVE_2019, lab, val),
+        _active_table(template, lab, val),
         _applications_table(other_rows, lab, val),
         _review_table(lab, val),
     ]
 
 
-def _active_table(values, items, lab, val) -> Table:
+def _active_table(template, lab, val) -> Table:
     rows: Table = []
-    for item, heading, measures, categories in items:
-        rows.append([lab(heading, colspan=4)])
-        rows.append([lab("信息内容")] + [lab(text, colspan=span) for _, text, span in measures])
-        for category, row_label in categories:
-            rows.append([lab(row_label)] + [val(f"active_disclosure.{item}.{category}.{m}", span)
-                                             for m, _, span in measures])
+    for item, measures, categories in ACTIVE[template]:
+        rows.append([lab(ITEM_HEADINGS[item], colspan=4)])
+        rows.append([lab(CONTENT_HEADING)] + [lab(TABLE2_MEASURES[m].label_in(template), colspan=span)
+                                             for m, span in measures])
+        for category in categories:
+            rows.append([lab(TABLE2_CATEGORIES[category].label_in(template))]
+                        + [val(f"active_disclosure.{item}.{category}.{m}", span) for m, span in measures])
     return rows
 
 
@@ -137,28 +116,35 @@ def _applications_table(other_rows, lab, val) -> Table:
     def data(row_key: str) -> list[Cell]:
         return [val(f"applications.{row_key}.{c}") for c in APPLICANT_COLUMNS]
 
-    groups: list[tuple[str | None, list[tuple[str, str]]]] = [
-        (None, [("granted", "（一）予以公开")]),
-        (None, [("partially_granted", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）")]),
-        ("（三）不予公开", _DENIED), ("（四）无法提供", _UNABLE), ("（五）不予处理", _NOT_PROCESSED),
-        ("（六）其他处理", _OTHER_THREE) if other_rows == "three" else (None, [("other_processing", "（六）其他处理")]),
-        (None, [("results_total", "（七）总计")]),
-    ]
+    new, carried, forward = (TABLE3_ROWS[k] for k in ("new_received", "carried_over", "carried_forward"))
+    skip = {new.key, carried.key, forward.key}
+    skip |= {"other_processing"} if other_rows == "three" else {"other_no_correction", "other_no_fee",
+                                                                 "other_other"}
+    # the rows under 三、本年度办理结果, as (group label or None, [(row key, label)])
+    groups: list[tuple[str | None, list[tuple[str, str]]]] = []
+    for term in TABLE3_ROWS.terms:
+        if term.key in skip:
+            continue
+        if term.group is None or not groups or groups[-1][0] != term.group:
+            groups.append((term.group, []))
+        groups[-1][1].append((term.key, term.label))
+    columns = TABLE3_COLUMNS.terms
+    orgs = [t for t in columns if t.group]
     result_rows = sum(len(rows) for _, rows in groups)
     rows: Table = [
-        [lab("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", rowspan=3, colspan=3),
-         lab("申请人情况", colspan=7)],
-        [lab("自然人", rowspan=2), lab("法人或其他组织", colspan=5), lab("总计", rowspan=2)],
-        [lab("商业企业"), lab("科研机构"), lab("社会公益组织"), lab("法律服务机构"), lab("其他")],
-        [lab("一、本年新收政府信息公开申请数量", colspan=3)] + data("new_received"),
-        [lab("二、上年结转政府信息公开申请数量", colspan=3)] + data("carried_over"),
+        [lab(BALANCE_NOTE, rowspan=3, colspan=3), lab(APPLICANTS_HEADING, colspan=len(columns))],
+        [lab(columns[0].label, rowspan=2), lab(orgs[0].group, colspan=len(orgs)),
+         lab(columns[-1].label, rowspan=2)],
+        [lab(t.label) for t in orgs],
+        [lab(new.label, colspan=3)] + data(new.key),
+        [lab(carried.label, colspan=3)] + data(carried.key),
     ]
     first = True
     for group, members in groups:
         for i, (key, text) in enumerate(members):
             row: list[Cell] = []
             if first:
-                row.append(lab("三、本年度办理结果", rowspan=result_rows))
+                row.append(lab(RESULTS_HEADING, rowspan=result_rows))
                 first = False
             if group is None:
                 row.append(lab(text, colspan=2))
@@ -167,16 +153,18 @@ def _applications_table(other_rows, lab, val) -> Table:
                     row.append(lab(group, rowspan=len(members)))
                 row.append(lab(text))
             rows.append(row + data(key))
-    rows.append([lab("四、结转下年度继续办理", colspan=3)] + data("carried_forward"))
+    rows.append([lab(forward.label, colspan=3)] + data(forward.key))
     return rows
 
 
 def _review_table(lab, val) -> Table:
+    measures = [t.label for t in TABLE4_MEASURES.terms]
+    review, direct, after = TABLE4_GROUPS.terms
     return [
-        [lab("行政复议", colspan=5), lab("行政诉讼", colspan=10)],
-        [lab(t, rowspan=2) for t in REVIEW_LABELS]
-        + [lab("未经复议直接起诉", colspan=5), lab("复议后起诉", colspan=5)],
-        [lab(t) for t in REVIEW_LABELS] * 2,
+        [lab(review.label, colspan=len(measures)), lab(direct.group, colspan=2 * len(measures))],
+        [lab(t, rowspan=2) for t in measures]
+        + [lab(direct.label, colspan=len(measures)), lab(after.label, colspan=len(measures))],
+        [lab(t) for t in measures] * 2,
         [val(f"review_litigation.{g}.{m}") for g in REVIEW_GROUPS for m in REVIEW_MEASURES],
     ]
 
