@@ -19,6 +19,7 @@ _STRONG_TAGS = re.compile(
     r"script[\s>]|style[\s>]|link\s|iframe[\s>]|frameset[\s>])"
 )
 _WEAK_TAGS = re.compile(r"<(p|br|span|a|tr|td|font|center|strong|b|h[1-6])[\s>/]")
+_PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$", re.M)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")  # not text: controls, replacement chars
 _HTML_NAMES = (".htm", ".html", ".shtml", ".jsp", ".asp", ".aspx", ".php", ".xhtml")
 
@@ -117,7 +118,10 @@ def _sniff_text(text: str, name: str) -> str:
         return "html"
     if low.lstrip().startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in low:
         return "xls"  # Excel 2003 XML spreadsheet
-    weak = len(_WEAK_TAGS.findall(low))
+    tags = _WEAK_TAGS.findall(low)
+    if _PIPE_ROW.search(low) and all(t == "br" for t in tags):
+        return "txt"  # Markdown from a PDF-to-Markdown tool: <br> is its line break in a cell
+    weak = len(tags)
     if weak >= 3 or (weak and name.endswith(_HTML_NAMES)):
         return "html"
     return "txt"

@@ -18,6 +18,7 @@ from parsers.decode import decode_bytes
 from parsers.document import Document, Paragraph, Table
 from parsers.labels import match_application_row, match_category
 from parsers.numbers import is_blank, looks_numeric
+from parsers.reader_text import join_pieces
 from parsers.sections import match_section_heading
 from parsers.text_cells import cell_line_rows, cell_line_runs
 
@@ -162,6 +163,7 @@ def _blank_lines_are_cells(rows: list[list[str]]) -> bool:
 # A page number printed in the footer: — 5 —, - 5 -, 第5页, 第 5 页 共 12 页
 _PAGE_FOOTER = re.compile(r"^\s*(?:[—\-－–]+\s*\d{1,3}\s*[—\-－–]+|第\s*\d{1,3}\s*页"
                           r"(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?)\s*$")
+_BR = re.compile(r"<br\s*/?>", re.I)
 _PIPE_RULE = re.compile(r"^\s*\|?[\s:|-]*-{3,}[\s:|-]*\|?\s*$")
 _BLANK_MARKS = {"-", "—", "/", "／", "－"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -178,7 +180,7 @@ def _as_tab_rows(lines: list[str]) -> tuple[list[str], set[int]]:
             kinds.append("tab")
         elif line.lstrip().startswith("|") and line.rstrip().endswith("|"):
             out[i] = "" if _PIPE_RULE.match(line) else "\t".join(
-                c.strip() for c in line.strip().strip("|").split("|"))
+                _pipe_cell(c) for c in line.strip().strip("|").split("|"))
             kinds.append("tab" if out[i] else "blank")
         elif not line.strip() or _PAGE_FOOTER.match(line):
             out[i] = ""
@@ -228,6 +230,13 @@ def _labels_between_rows(out: list[str], kinds: list[str]) -> None:
             out[k] = "\t".join(_header_cells(out[k])) + "\t"
         elif kind == "text":
             last_tab = None
+
+
+def _pipe_cell(cell: str) -> str:
+    """A Markdown table cell's text: a line break inside the cell (`<br>`, as PDF-to-Markdown
+    tools write a wrapped label) joins without a space, bold marks go."""
+    pieces = _BR.split(cell)
+    return _BOLD.sub(r"\1", join_pieces(pieces))
 
 
 def _header_over_values(out: list[str], kinds: list[str], k: int) -> bool:

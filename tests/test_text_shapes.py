@@ -177,3 +177,20 @@ def test_a_stray_other_row_beside_a_single_other_processing_row_does_not_crash()
     report = _parse(text)
     assert report["applications"]["carried_forward"] == _row(0, 0, 0, 0, 0, 0, 0)
     assert any("甲乙丙丁戊" in w and "row order" in w for w in report["warnings"])
+
+
+def test_markdown_cells_with_line_breaks_and_bold():
+    text = "\n".join([
+        "三、收到和处理政府信息公开申请情况",
+        "| **（本列数据的勾稽关系）** | 自然人 | 商业<br>企业 | 科研<br>机构 | 社会公益<br>组织 | 法律服务<br>机构 | 其他 | 总计 |",
+        "|---|---|---|---|---|---|---|---|",
+        "| 一、本年新收政府信息<br>公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
+        "| 二、上年结转政府信息<br/>公开申请数量 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| 三、本年<br>度办理结<br>果 | （一）予以<br>公开 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
+        "| （七）总计 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
+        "| 四、结转下年度<br>继续办理 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+    ])
+    apps = _parse(text)["applications"]
+    assert apps["new_received"] == _row(2, 0, 0, 0, 0, 0, 2)
+    assert apps["granted"] == _row(2, 0, 0, 0, 0, 0, 2)
+    assert apps["carried_forward"] == _row(0, 0, 0, 0, 0, 0, 0)
