@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 
-PARSER_VERSION = "0.2.0"
+PARSER_VERSION = "0.3.0"
 
 # The reader of each format nianbao parses (module, function), imported when first needed:
 # LibreOffice and pdfplumber cost nothing to a run that only meets HTML.
@@ -45,7 +45,7 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
 
     fmt = sniff_format(data, filename)
     source = {"url": url, "sha256": hashlib.sha256(data).hexdigest(), "format": fmt,
-              "capture_id": capture_id, "filename": filename, "size": len(data)}
+              "capture_id": capture_id, "filename": filename, "size": len(data), "ocr": False}
     reader = _reader(fmt)
     if reader is None:
         doc = Document(format=fmt, warnings=[_unsupported(fmt, len(data))])
@@ -59,6 +59,43 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
     report = build_report(doc, parser_version=PARSER_VERSION, source=source, **hints)
     if fmt == "pdf" and doc.blocks and not has_table_values(report):
         report = _from_pdf_text(data, report, source, hints)
+    if (fmt == "image" and data) or (fmt == "pdf" and not has_table_values(report)):
+        report = _from_ocr(data, fmt, doc, report, source, hints)
+    return report
+
+
+def _from_ocr(data: bytes, fmt: str, doc, report: dict, source: dict, hints: dict) -> dict:
+    """A scan: OCR the PDF's pages without a text layer, or the image. Pages with text are
+    never OCR'd, and a PDF is only OCR'd when its text gave no tables. The OCR'd report is
+    kept when it found tables, or when there was nothing else to read."""
+    from parsers import ocr
+    from parsers.build import build_report
+    from parsers.model import has_table_values
+
+    if not ocr.available():
+        if fmt == "image":
+            report["warnings"].append("an image: OCR needs the rapidocr-onnxruntime package, "
+                                      "which is not installed")
+        return report
+    try:
+        scan = ocr.scan_image(data) if fmt == "image" else ocr.scan_pdf(data, doc)
+        candidates = scan.candidates() if scan is not None else []
+    except Exception as exc:  # a damaged image or page is a property of the input
+        report["warnings"].append(f"OCR failed: {type(exc).__name__}: {exc}")
+        return report
+    if not candidates:
+        return report
+    source = dict(source, ocr=True)
+    first = None
+    for candidate in candidates:
+        retry = build_report(candidate, parser_version=PARSER_VERSION, source=source, **hints)
+        first = first or retry
+        if has_table_values(retry):
+            return retry
+    if fmt == "image" or not doc.blocks:
+        return first
+    report["warnings"].append(f"OCR: {len(scan.pages)} page(s) without a text layer read, "
+                              "no tables found in them")
     return report
 
 
@@ -84,7 +121,7 @@ def _unsupported(fmt: str, size: int) -> str:
     if size == 0:
         return "empty file"
     if fmt == "image":
-        return "an image: the report would need OCR, which nianbao does not do"
+        return "an image: only OCR can read it"
     if fmt in ("xls", "xlsx"):
         return f"a spreadsheet ({fmt}): not parsed yet"
     return f"format {fmt!r} is not a report format nianbao reads"

@@ -1,0 +1,163 @@
+"""OCR'd ruled tables -> Tables: a table that runs over a page break joined into one (the
+column edges of both parts put together, a header row the next page repeats dropped, a row
+the break cut in two glued back), then spans expanded as the Document wants them.
+
+Edges are in page pixels; both parts come from pages rendered at the same scale, and a
+scanner's shift of the page is taken out by lining up the tables' left edges.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .document import Table
+from .ocr_page import Page, PageGrid
+from .reader_text import is_numeric, join_pieces, squeeze_grid, starts_with_marker
+
+EDGE_TOL = 0.012  # of the page width: column edges of one table on two pages agree this well
+
+
+@dataclass
+class Piece:
+    """A cell of a table being put together."""
+
+    r: int
+    c: int
+    rs: int
+    cs: int
+    text: str
+
+
+@dataclass
+class Span:
+    """A table on its way to a Table: cells on column edges `xs`, maybe over pages."""
+
+    xs: list[float]
+    cells: list[Piece]
+    nrows: int
+    page: int
+    last_page: int
+    top: float  # of the first part, as a fraction of its page's height
+    bottom: float  # of the last part, as a fraction of its page's height
+    width: int  # page width in pixels
+
+    def continues_on(self, nxt: Span) -> bool:
+        """Could `nxt` be this table carried over to the next page?"""
+        return nxt.page == self.last_page + 1 and self.bottom > 0.6 and nxt.top < 0.4
+
+
+def span(pg: PageGrid, page: Page) -> Span:
+    grid = pg.grid
+    cells = [Piece(c.r, c.c, c.rs, c.cs, text) for c, text in zip(grid.cells, pg.texts)]
+    return Span(list(grid.xs), cells, len(grid.ys) - 1, page.number, page.number,
+                grid.ys[0] / page.height, grid.ys[-1] / page.height, page.width)
+
+
+def join(a: Span, b: Span) -> Span | None:
+    """`b` continuing `a` when their outer edges agree, else None."""
+    tol = EDGE_TOL * a.width
+    shift = a.xs[0] - b.xs[0]
+    bxs = [x + shift for x in b.xs]
+    if abs(bxs[-1] - a.xs[-1]) > tol:
+        return None
+    xs = list(a.xs)
+    for x in bxs:
+        if min(abs(x - e) for e in xs) > tol:
+            xs.append(x)
+    xs.sort()
+    upper = _regrid(a.cells, a.xs, xs)
+    lower = _drop_repeated_header(upper, _regrid(b.cells, bxs, xs))
+    first = min((c.r for c in lower), default=0)
+    for c in lower:
+        c.r += a.nrows - first
+    _glue_split_row(upper, lower, a.nrows)
+    cells = upper + lower
+    return _squeeze_rows(Span(xs, cells, a.nrows + b.nrows - first, a.page, b.last_page, a.top,
+                              b.bottom, a.width))
+
+
+def _regrid(cells: list[Piece], edges: list[float], xs: list[float]) -> list[Piece]:
+    def index(x: float) -> int:
+        return min(range(len(xs)), key=lambda k: abs(xs[k] - x))
+
+    out = []
+    for c in cells:
+        c0, c1 = index(edges[c.c]), index(edges[c.c + c.cs])
+        out.append(Piece(c.r, c0, c.rs, max(1, c1 - c0), c.text))
+    return out
+
+
+def _row(cells: list[Piece], r: int) -> list[tuple[int, str]]:
+    return sorted((c.c, c.text) for c in cells if c.r == r)
+
+
+def _drop_repeated_header(upper: list[Piece], lower: list[Piece]) -> list[Piece]:
+    """Leading rows of `lower` that repeat the first rows of `upper` (a header printed again
+    on the next page), if no cell reaches below them."""
+    n = 0
+    while n < 4 and _row(lower, n) and _row(lower, n) == _row(upper, n) and any(
+            t for _, t in _row(upper, n)):
+        n += 1
+    if not n or any(c.r < n < c.r + c.rs for c in lower):
+        return lower
+    return [c for c in lower if c.r >= n]
+
+
+def _is_label(text: str) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fffA-Za-z]", text)) and not is_numeric(text)
+
+
+def _glue_split_row(upper: list[Piece], lower: list[Piece], boundary: int) -> None:
+    """The break cut a row (or a spanned label) in two: merge the continuation's first row
+    into the cells above. Leading empty cells under a label continue its span (the
+    三、本年度办理结果 column); the first label fragment continues the label above (（四）无 +
+    法提供); when all after that fragment is empty, the whole row was cut and is merged."""
+    above = {(c.c, c.cs): c for c in upper if c.r + c.rs == boundary}
+    first = sorted((c for c in lower if c.r == boundary), key=lambda c: c.c)
+    merged = []
+    for i, cell in enumerate(first):
+        up = above.get((cell.c, cell.cs))
+        if up is None:
+            break
+        if not cell.text:
+            if not _is_label(up.text):
+                break
+            merged.append((up, cell))
+            continue
+        if _is_label(cell.text) and not starts_with_marker(cell.text) and _is_label(up.text):
+            merged.append((up, cell))
+            rest = first[i + 1:]
+            if rest and all(not c.text for c in rest) and all((c.c, c.cs) in above for c in rest):
+                merged.extend((above[(c.c, c.cs)], c) for c in rest)
+        break
+    for up, cell in merged:
+        up.text = join_pieces([up.text, cell.text])
+        up.rs += cell.rs
+        lower.remove(cell)
+
+
+def _squeeze_rows(s: Span) -> Span:
+    """Drop rows no cell starts in any more (a row glued to the one above)."""
+    keep = sorted({c.r for c in s.cells})
+    if len(keep) == s.nrows:
+        return s
+    index = {r: i for i, r in enumerate(keep)}
+    for c in s.cells:
+        c.rs = sum(1 for r in keep if c.r <= r < c.r + c.rs)
+        c.r = index[c.r]
+    s.nrows = len(keep)
+    return s
+
+
+def to_table(s: Span) -> Table:
+    """Expand spans: every covered position repeats its cell's text, with its origin."""
+    ncols = len(s.xs) - 1
+    rows = [[""] * ncols for _ in range(s.nrows)]
+    origin = [[(r, c) for c in range(ncols)] for r in range(s.nrows)]
+    for cell in sorted(s.cells, key=lambda c: (c.r, c.c)):
+        for r in range(cell.r, min(cell.r + cell.rs, s.nrows)):
+            for c in range(cell.c, min(cell.c + cell.cs, ncols)):
+                rows[r][c] = cell.text
+                origin[r][c] = (cell.r, cell.c)
+    rows, origin = squeeze_grid(rows, origin, [b - a for a, b in zip(s.xs, s.xs[1:])])
+    return Table(rows=rows, origin=origin, page=s.page)
