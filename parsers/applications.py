@@ -19,7 +19,7 @@ from parsers.labels import (APPLICANT_COLUMNS, APPLICATION_ROWS, match_applicant
                             match_application_row)
 from parsers.normalize import norm, strip_numbering
 from parsers.numbers import looks_numeric, parse_cell
-from parsers.rows import RowView, distinct_cells, fit_values, view_grid_row, view_text_row
+from parsers.rows import RowView, fit_values, view_grid_row, view_text_row
 
 _WIDTH = len(APPLICANT_COLUMNS)
 

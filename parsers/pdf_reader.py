@@ -1,26 +1,39 @@
-"""Read a PDF into a Document with pdfplumber: paragraphs in reading order with page numbers,
-tables as span-expanded grids placed between them (pdf_tables), tables joined across page
-breaks, page-border boxes turned back into text, `(cid:N)` glyph garbage re-read with
-pypdfium2 or reported, and scanned, encrypted or broken files reported in warnings, never
-raised. Large files are capped in pages and time."""
+"""Read a PDF into a Document: paragraphs in reading order with page numbers, tables as
+span-expanded grids placed between them (pdf_tables), tables joined across page breaks,
+page-border boxes turned back into text, glyphs without a Unicode map decoded by pypdfium2
+or reported, a file cut short rebuilt by qpdf (pdf_repair), and scanned, encrypted or broken
+files reported in warnings, never raised.
+
+pdfplumber opens the file (its errors name what is wrong, its Info dict gives the title) and
+supplies the text-line and table algorithms; the pages' characters and ruling lines come from
+pypdfium2 (pdf_pages), which parses page content many times faster than pdfminer. Large
+files are capped in pages and characters, so the result depends on the bytes alone."""
 from __future__ import annotations
 
 import io
 import logging
 import re
-import time
 
 import pdfplumber
 import pypdfium2 as pdfium
+from pdfplumber.table import TableFinder, TableSettings, merge_edges
+from pdfplumber.utils import chars_to_textmap, filter_edges
 
 from .document import Document, Paragraph, Table
 from .pdf_layout import Line, Metrics, is_page_number, line_from_pdfplumber, paragraphs
-from .pdf_tables import Grid, grid_from_pdfplumber, is_layout_box, join_grids, to_table
+from .pdf_pages import MAX_OBJECTS, MAX_SEGMENTS, PageContent, TooManyChars, read_page
+from .pdf_repair import repair_pdf
+from .pdf_tables import CharIndex, Grid, grid_from_pdfplumber, is_layout_box, join_grids, to_table
 from .reader_text import decode_pdf_string, sensible_title
 
 MAX_PAGES = 200
-TIME_BUDGET = 120.0  # seconds for one file; past it the rest of the pages are skipped
+MAX_CHARS = 400_000  # characters read from one file; the pages after are skipped
+MAX_PAGE_CHARS = 40_000  # a page with more is not a report page (a dense A4 page has ~5,000)
 MAX_EDGES = 4000  # a page drawn with more rules than this is not searched for tables
+# nor one whose merged ruling lines cross in more places than this (pdfplumber's cell search
+# takes time growing with the square of the crossings: 200 take 6 ms; a report's largest
+# table has under 1,000)
+MAX_CROSSINGS = 6000
 MIN_CHARS = 12  # fewer characters than this: the page has no real text layer
 _CID = re.compile(r"\(cid:\d+\)")
 
@@ -35,24 +48,45 @@ def read_pdf(data: bytes) -> Document:
     if start > 0:  # junk before the header: xref offsets count from the header
         data = data[start:]
     try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-        pages = pdf.pages
+        pdf, content = _open(data)
     except Exception as e:  # pdfminer raises many types for encrypted or damaged files
-        doc.warnings.append(f"pdf: cannot open ({_describe(e, data)})")
-        return doc
+        reason = _describe(e, data)
+        repaired = None if reason.startswith("encrypted") else repair_pdf(data)
+        if repaired is None:
+            doc.warnings.append(f"pdf: cannot open ({reason})")
+            return doc
+        data, count = repaired
+        doc.warnings.append(f"pdf: {reason}; repaired with qpdf, {count} pages recovered")
+        try:
+            pdf, content = _open(data)
+        except Exception as e:
+            doc.warnings.append(f"pdf: cannot open the repaired file ({_describe(e)})")
+            return doc
     try:
         doc.title = _title(pdf)
-        _read_pages(pdf, pages, data, doc)
+        _read_pages(content, pdf.pages, doc)
     finally:
+        content.close()
         pdf.close()
     return doc
+
+
+def _open(data: bytes):
+    """(pdfplumber's PDF with its pages listed, pypdfium2's document)."""
+    pdf = pdfplumber.open(io.BytesIO(data))
+    try:
+        pdf.pages
+        return pdf, pdfium.PdfDocument(data)
+    except Exception:
+        pdf.close()
+        raise
 
 
 def _describe(e: Exception, data: bytes = b"") -> str:
     """A short reason; pdfplumber wraps pdfminer's exception in its first argument."""
     inner = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
     name = type(inner).__name__
-    if "Password" in name or "Encrypt" in name:
+    if "Password" in name or "Encrypt" in name or "password" in str(inner):
         return f"encrypted, needs a password ({name})"
     text = f"{name}: {inner}".strip().rstrip(":")
     if data and b"%%EOF" not in data[-2048:]:
@@ -73,53 +107,41 @@ def _title(pdf) -> str | None:
     return None
 
 
-class _Pdfium:
-    """pypdfium2 opened lazily, for pages whose pdfplumber text is (cid:N) garbage."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.doc = None
-
-    def textpage(self, index: int):
-        if self.doc is None:
-            self.doc = pdfium.PdfDocument(self.data)
-        return self.doc[index].get_textpage()
-
-    def close(self) -> None:
-        if self.doc is not None:
-            self.doc.close()
-
-
-def _read_pages(pdf, pages, data: bytes, doc: Document) -> None:
+def _read_pages(content_doc, pages, doc: Document) -> None:
     if len(pages) > MAX_PAGES:
         doc.warnings.append(f"pdf: {len(pages)} pages, only the first {MAX_PAGES} read")
-    started = time.monotonic()
     items: list[Line | Grid] = []
-    pdfium_reader = _Pdfium(data)
     text_pages = image_pages = 0
+    chars_left = MAX_CHARS
     for index, page in enumerate(pages[:MAX_PAGES]):
-        if time.monotonic() - started > TIME_BUDGET:
-            doc.warnings.append(f"pdf: stopped after {index} pages ({TIME_BUDGET:.0f} s budget)")
-            break
+        number = index + 1
         try:
-            page_items, nchars = _read_page(page, index, pdfium_reader, doc)
-            # a scan may carry a stamped page number: too few characters to be a text layer
-            scanned = nchars < MIN_CHARS and bool(page.images)
-            height = page.height
-        except Exception as e:
-            doc.warnings.append(f"pdf: page {index + 1} unreadable ({_describe(e)})")
+            if index >= len(content_doc):
+                raise IndexError("page missing from the page tree pypdfium2 read")
+            content = read_page(content_doc, index, page, max_chars=min(MAX_PAGE_CHARS, chars_left))
+        except TooManyChars as e:
+            if chars_left < MAX_PAGE_CHARS:
+                doc.warnings.append(f"pdf: stopped after {index} pages (more than {MAX_CHARS} "
+                                    f"characters)")
+                break
+            doc.warnings.append(f"pdf: page {number} has {e.args[0]} characters, more than "
+                                f"{MAX_PAGE_CHARS}; page skipped")
             continue
-        finally:
-            page.close()
+        except Exception as e:
+            doc.warnings.append(f"pdf: page {number} unreadable ({_describe(e)})")
+            continue
+        chars_left -= content.counted
+        page_items, nchars = _read_page(content, number, doc)
+        # a scan may carry a stamped page number: too few characters to be a text layer
+        scanned = nchars < MIN_CHARS and content.images > 0
         image_pages += scanned
         text_pages += bool(nchars) and not scanned
-        _append_page(items, page_items, height)
+        _append_page(items, page_items, content.height)
     if not text_pages:
         what = "scanned/image-only PDF" if image_pages else "PDF without text"
         doc.warnings.append(f"pdf: no text layer ({what}); nothing to read without OCR")
     elif image_pages:
         doc.warnings.append(f"pdf: {image_pages} page(s) are images without a text layer")
-    pdfium_reader.close()
     doc.blocks = _blocks(items)
 
 
@@ -136,27 +158,57 @@ def _append_page(items: list, page_items: list, height: float) -> None:
     items.extend(page_items)
 
 
-def _read_page(page, index: int, pdfium_reader: _Pdfium, doc: Document):
-    number = index + 1
-    chars = page.chars
+class _Edges:
+    """What pdfplumber's TableFinder reads of a page with its default 'lines' strategy."""
+
+    def __init__(self, edges: list[dict]) -> None:
+        self.edges = edges
+
+
+_SETTINGS = TableSettings.resolve(None)
+
+
+def _crossings(edges: list[dict]) -> int:
+    """An upper bound of the crossings TableFinder will look at: horizontal times vertical
+    lines after its snapping and joining."""
+    s = _SETTINGS
+    merged = merge_edges(filter_edges(edges, "v", min_length=s.edge_min_length_prefilter)
+                         + filter_edges(edges, "h", min_length=s.edge_min_length_prefilter),
+                         snap_x_tolerance=s.snap_x_tolerance, snap_y_tolerance=s.snap_y_tolerance,
+                         join_x_tolerance=s.join_x_tolerance, join_y_tolerance=s.join_y_tolerance)
+    merged = filter_edges(merged, min_length=s.edge_min_length)
+    horizontal = sum(1 for e in merged if e["orientation"] == "h")
+    return horizontal * (len(merged) - horizontal)
+
+
+def _read_page(content: PageContent, number: int, doc: Document):
+    chars = content.chars
     if not chars:
         return [], 0
-    text_for = None
-    cid = sum(1 for c in chars if c["text"].startswith("(cid:"))
+    cid = content.unmapped
     if cid > 0.02 * len(chars):
-        text_for = _pdfium_text(pdfium_reader, index, page.height)
-        if text_for is None:
+        decoded = [dict(c, text=chr(c["cid"])) if "cid" in c else c for c in chars]
+        if not _readable("".join(c["text"] for c in decoded)):
             doc.warnings.append(f"pdf: page {number} text is unreadable (cid glyphs without a "
                                 f"Unicode map, {cid} of {len(chars)}); page skipped")
             return [], len(chars)
-        doc.warnings.append(f"pdf: page {number} read with pypdfium2 (pdfplumber saw cid glyphs)")
+        doc.warnings.append(f"pdf: page {number} read as pypdfium2 decodes its glyphs ({cid} of "
+                            f"{len(chars)} have no Unicode map)")
+        chars = decoded
     grids, boxes = [], []
-    edges = len(page.rects) + len(page.lines) + len(page.curves)
-    if edges > MAX_EDGES:
-        doc.warnings.append(f"pdf: page {number} has {edges} drawn rules; tables not searched")
-    else:
-        for table in page.find_tables():
-            grid = grid_from_pdfplumber(table, number, text_for)
+    if content.truncated:
+        doc.warnings.append(f"pdf: page {number} has more than {MAX_OBJECTS} objects or "
+                            f"{MAX_SEGMENTS} path points; tables not searched")
+    elif content.rules > MAX_EDGES:
+        doc.warnings.append(f"pdf: page {number} has more than {MAX_EDGES} drawn rules; tables "
+                            f"not searched")
+    elif content.edges and _crossings(content.edges) > MAX_CROSSINGS:
+        doc.warnings.append(f"pdf: page {number} has ruling lines crossing in more than "
+                            f"{MAX_CROSSINGS} places; tables not searched")
+    elif content.edges:
+        index = CharIndex(chars)
+        for table in TableFinder(_Edges(content.edges)).tables:
+            grid = grid_from_pdfplumber(table, number, index)
             if grid is None or is_layout_box(grid):
                 continue
             grids.append(grid)
@@ -166,43 +218,24 @@ def _read_page(page, index: int, pdfium_reader: _Pdfium, doc: Document):
         for g in grids:
             for c in g.cells:
                 c.text = "" if _CID.search(c.text) else c.text
-
-    def outside(obj) -> bool:
-        if obj.get("object_type") != "char":
-            return True
-        x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-        return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
-
-    view = page.filter(outside) if boxes else page
+    if boxes:
+        chars = index.outside(boxes)
     lines = []
-    for raw in view.extract_text_lines(return_chars=True, strip=True):
-        line = line_from_pdfplumber(raw, number)
-        if text_for is not None:
-            line.text = text_for((line.x0, line.top, line.x1, line.bottom)).strip()
-        line.text = _CID.sub("", line.text).strip()
-        if line.text and not is_page_number(line, page.height):
-            lines.append(line)
+    if chars:
+        for raw in chars_to_textmap(chars).extract_text_lines(strip=True, return_chars=True):
+            line = line_from_pdfplumber(raw, number)
+            line.text = _CID.sub("", line.text).strip()
+            if line.text and not is_page_number(line, content.height):
+                lines.append(line)
     page_items = sorted(lines + grids, key=lambda it: it.top)
-    return page_items, len(chars)
+    return page_items, len(content.chars)
 
 
-def _pdfium_text(reader: _Pdfium, index: int, height: float):
-    """A bbox -> text function over pypdfium2's text for the page, or None when pdfium's
-    text is no better (private-use or replacement characters)."""
-    try:
-        textpage = reader.textpage(index)
-        full = textpage.get_text_range()
-    except Exception:
-        return None
-    good = sum(1 for ch in full if ch.isspace() or ch.isprintable() and not _odd(ch))
-    if not full.strip() or good < 0.9 * len(full):
-        return None
-
-    def text_for(bbox) -> str:
-        x0, top, x1, bottom = bbox
-        return textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1, top=height - top)
-
-    return text_for
+def _readable(text: str) -> bool:
+    """Text worth keeping: not blank, and not private-use, replacement or control characters
+    (what an unmapped glyph decodes to when its font's own encoding is no help either)."""
+    good = sum(1 for ch in text if ch.isspace() or ch.isprintable() and not _odd(ch))
+    return bool(text.strip()) and good >= 0.9 * len(text)
 
 
 def _odd(ch: str) -> bool:

@@ -1,11 +1,16 @@
 """Table grids for the PDF reader: rebuild real row and column spans from pdfplumber's cell
-boxes (pdfplumber leaves None where a merged cell covers a position), tell page-border boxes
-from tables, and join a table that runs across a page break, re-gluing a row label that the
-break split in two."""
+boxes (pdfplumber leaves None where a merged cell covers a position), read each cell's text
+as pdfplumber's Table.extract would from the page's chars (indexed once per page), tell
+page-border boxes from tables, and join a table that runs across a page break, re-gluing a
+row label that the break split in two."""
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
+
+from pdfplumber.utils import DEFAULT_X_TOLERANCE, DEFAULT_Y_TOLERANCE, extract_text
+from pdfplumber.utils.text import LIGATURES
 
 from .document import Table
 from .reader_text import is_numeric, join_pieces, squeeze_grid, starts_with_marker
@@ -39,35 +44,77 @@ class Grid:
         return len(self.xs) - 1
 
 
-def grid_from_pdfplumber(table, page_number: int, text_for=None) -> Grid | None:
-    """Build a Grid from a pdfplumber Table. `text_for(bbox)` may supply cell text from
-    another extractor (pypdfium2 when pdfplumber only sees (cid:N) glyphs)."""
+def grid_from_pdfplumber(table, page_number: int, chars: CharIndex) -> Grid | None:
+    """Build a Grid from a pdfplumber Table found on the page of these chars: a cell's text
+    is pdfplumber's text of the chars centred in it."""
     boxes = [c for c in table.cells if c[2] - c[0] > 0.5 and c[3] - c[1] > 0.5]
     if not boxes:
         return None
     xs = sorted({round(b[0], 1) for b in boxes})
     xs.append(round(max(b[2] for b in boxes), 1))
     tops = sorted({round(b[1], 1) for b in boxes})
-    texts = {}
-    if text_for is None:
-        for row, extracted in zip(table.rows, table.extract()):
-            for box, text in zip(row.cells, extracted):
-                if box is not None:
-                    texts[_key(box)] = text or ""
+    lefts = xs[:-1]  # a cell spans the column edges that start inside it
     cells = []
     for b in boxes:
         x0, top, x1, bottom = (round(v, 1) for v in b)
-        c = xs.index(x0)
-        r = tops.index(top)
-        cs = max(1, sum(1 for x in xs[:-1] if x0 - 0.5 <= x < x1 - 0.5))
-        rs = max(1, sum(1 for t in tops if top - 0.5 <= t < bottom - 0.5))
-        raw = text_for(b) if text_for else texts.get(_key(b), "")
-        cells.append(Cell(r, c, rs, cs, clean_cell(raw)))
+        c = bisect.bisect_left(lefts, x0)
+        r = bisect.bisect_left(tops, top)
+        cs = max(1, bisect.bisect_left(lefts, x1 - 0.5) - bisect.bisect_left(lefts, x0 - 0.5))
+        rs = max(1, bisect.bisect_left(tops, bottom - 0.5) - bisect.bisect_left(tops, top - 0.5))
+        cells.append(Cell(r, c, rs, cs, clean_cell(chars.text_in(b))))
     return Grid(cells, len(tops), xs, page_number, table.bbox[1], table.bbox[3], [page_number])
 
 
-def _key(box) -> tuple:
-    return tuple(round(v, 1) for v in box)
+class CharIndex:
+    """A page's chars (pdfplumber char dicts) by the position of their centres."""
+
+    def __init__(self, chars: list[dict]) -> None:
+        self.chars = chars
+        self.entries = sorted(((c["top"] + c["bottom"]) / 2, (c["x0"] + c["x1"]) / 2, i)
+                              for i, c in enumerate(chars))
+        self.vs = [v for v, _, _ in self.entries]
+
+    def text_in(self, box) -> str:
+        """pdfplumber's `Table.extract` text of a cell: the chars centred in the box (left
+        and top edges in, right and bottom out), in page order, through `extract_text`."""
+        x0, top, x1, bottom = box
+        lo, hi = bisect.bisect_left(self.vs, top), bisect.bisect_left(self.vs, bottom)
+        picked = sorted(i for _, h, i in self.entries[lo:hi] if x0 <= h < x1)
+        return _text([self.chars[i] for i in picked]) if picked else ""
+
+    def outside(self, boxes: list) -> list[dict]:
+        """The chars whose centre is in none of the boxes (edges included)."""
+        inside = set()
+        for x0, top, x1, bottom in boxes:
+            lo, hi = bisect.bisect_left(self.vs, top), bisect.bisect_right(self.vs, bottom)
+            inside.update(i for _, h, i in self.entries[lo:hi] if x0 <= h <= x1)
+        return [c for i, c in enumerate(self.chars) if i not in inside]
+
+
+def _text(chars: list[dict]) -> str:
+    """`pdfplumber.utils.extract_text(chars)`, shortcut for the usual cell: upright chars
+    whose tops lie within the 3-point line tolerance form one line, so the text is the chars
+    left to right with a space at each blank char or gap wider than 3 points, the words
+    pdfplumber's WordExtractor makes there."""
+    tops = [c["top"] for c in chars]
+    if max(tops) - min(tops) > DEFAULT_Y_TOLERANCE or not all(c["upright"] for c in chars):
+        return extract_text(chars)
+    words, word, prev = [], [], None
+    for c in sorted(chars, key=lambda c: c["x0"]):
+        t = c["text"]
+        if t.isspace():
+            if word:
+                words.append("".join(word))
+            word, prev = [], None
+            continue
+        if prev is not None and c["x0"] > prev["x1"] + DEFAULT_X_TOLERANCE:
+            words.append("".join(word))
+            word = []
+        word.append(LIGATURES.get(t, t))
+        prev = c
+    if word:
+        words.append("".join(word))
+    return " ".join(words)
 
 
 def clean_cell(text: str) -> str:

@@ -1,10 +1,12 @@
 """read_pdf on the real 淮安 2024 report (WPS export: page-border boxes, table 三 split over a
-page break mid-label), on LibreOffice-made PDFs, and on broken input."""
+page break mid-label), on LibreOffice-made PDFs, and on broken input; the pages read with
+pypdfium2 match pdfplumber's own reading, and the caps that replace a time budget."""
 from __future__ import annotations
 
 import io
 import random
 import re
+import time
 from pathlib import Path
 
 import docx
@@ -12,11 +14,11 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from docx.shared import Cm
 import pdfplumber
-import pdfplumber.page
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from parsers import pdf_reader
+from parsers import pdf_pages, pdf_reader
 from parsers.document import Paragraph, Table
 from parsers.office_convert import convert
 from parsers.pdf_reader import read_pdf
@@ -164,16 +166,112 @@ def test_image_only_pdf_is_reported_as_scanned():
     assert any("scanned" in w for w in doc.warnings)
 
 
-def test_cid_garbage_is_reread_with_pdfium(huaian_bytes, huaian, monkeypatch):
-    # make pdfplumber see only unmapped glyphs, as it does for fonts without a ToUnicode map
-    chars = pdfplumber.page.Page.chars
-    monkeypatch.setattr(pdfplumber.page.Page, "chars",
-                        property(lambda self: [dict(c, text="(cid:9)") for c in chars.fget(self)]))
+def test_glyphs_without_a_unicode_map_are_read_as_pdfium_decodes_them(huaian_bytes, huaian,
+                                                                       monkeypatch):
+    # every glyph unmapped, as in fonts without a ToUnicode map (pdfplumber shows (cid:N)):
+    # pdfium's own decoding of the glyphs, here the real text, is read, with a warning
+    monkeypatch.setattr(pdf_pages, "_map_error", lambda textpage, index: 1)
     doc = read_pdf(huaian_bytes)
     assert doc.warnings and all("pypdfium2" in w for w in doc.warnings)
     assert [b.text for b in doc.paragraphs] == [b.text for b in huaian.paragraphs]
     assert find_row(doc, "无法提供", "本机关不掌握")[1][-7:] == ["746", "12", "0", "0", "10", "1", "769"]
     assert doc.tables[2].rows[-1] == huaian.tables[2].rows[-1]
+
+
+def test_a_few_unmapped_glyphs_are_left_out(huaian_bytes, monkeypatch):
+    # under 2% of a page: those glyphs are dropped from the text, never guessed
+    at = ord("@")
+    monkeypatch.setattr(pdf_pages, "_map_error",
+                        lambda textpage, index: pdf_pages._get_unicode(textpage, index) == at)
+    doc = read_pdf(huaian_bytes)
+    intro = next(p for p in doc.paragraphs if p.text.startswith("本报告由淮安市人民政府办公室"))
+    assert intro.text.endswith("hazwgkc163.com）。") and "cid" not in doc.text()
+    assert doc.warnings == []
+
+
+def test_chars_and_rules_are_pdfplumbers(huaian_bytes):
+    """pdf_pages gives pdfplumber's characters (same text and x positions) and edges that
+    make pdfplumber's table finder find the same cells."""
+    from pdfplumber.table import TableFinder
+
+    class Edges:
+        def __init__(self, edges):
+            self.edges = edges
+
+    content = pdfium.PdfDocument(huaian_bytes)
+    with pdfplumber.open(io.BytesIO(huaian_bytes)) as pdf:
+        for index, page in enumerate(pdf.pages):
+            ours = pdf_pages.read_page(content, index, page, max_chars=10_000)
+            theirs = {}
+            for c in page.chars:
+                theirs.setdefault(c["text"], []).append(c)
+            assert len(ours.chars) == len(page.chars)
+            for a in ours.chars:
+                # pdfminer puts the bottom at the font's descent, pdf_pages at the baseline
+                b = next(b for b in theirs[a["text"]] if abs(a["x0"] - b["x0"]) < 0.1
+                         and 0 <= b["bottom"] - a["bottom"] < 0.35 * a["size"])
+                theirs[a["text"]].remove(b)
+                # x1 is pdfium's loose box, which also covers ink past the glyph's advance
+                assert -0.1 < a["x1"] - b["x1"] < 0.5 and abs(a["size"] - b["size"]) < 0.01
+                assert a["upright"] == b["upright"] and a["fontname"] in b["fontname"]
+            assert ours.rules == len(page.rects) + len(page.lines) + len(page.curves)
+            assert ours.images == len(page.images) == 0
+            found = [sorted(t.cells) for t in TableFinder(Edges(ours.edges)).tables]
+            expected = [sorted(t.cells) for t in page.find_tables()]
+            assert len(found) == len(expected)
+            for cells, want in zip(found, expected):
+                assert len(cells) == len(want)
+                assert all(abs(p - q) < 0.1 for a, b in zip(cells, want) for p, q in zip(a, b))
+    content.close()
+
+
+def test_cell_text_shortcut_is_pdfplumbers(huaian_bytes, libreoffice_pdf, monkeypatch):
+    from pdfplumber.utils import extract_text
+
+    from parsers import pdf_tables
+
+    shortcut, seen = pdf_tables._text, []
+
+    def both(chars):
+        seen.append((shortcut(chars), extract_text(chars)))
+        return seen[-1][0]
+
+    monkeypatch.setattr(pdf_tables, "_text", both)
+    read_pdf(huaian_bytes)
+    read_pdf(libreoffice_pdf)
+    assert len(seen) > 250 and all(ours == theirs for ours, theirs in seen)
+
+
+def test_character_cap(huaian_bytes, monkeypatch):
+    content = pdfium.PdfDocument(huaian_bytes)
+    counts = [page.get_textpage().count_chars() for page in content]
+    content.close()
+    cap = counts[0] + counts[1] + counts[2] // 2
+    monkeypatch.setattr(pdf_reader, "MAX_CHARS", cap)
+    doc = read_pdf(huaian_bytes)
+    assert f"pdf: stopped after 2 pages (more than {cap} characters)" in doc.warnings
+    assert {b.page for b in doc.blocks} == {1, 2}
+    monkeypatch.setattr(pdf_reader, "MAX_CHARS", 10**6)
+    monkeypatch.setattr(pdf_reader, "MAX_PAGE_CHARS", counts[1] - 1)
+    doc = read_pdf(huaian_bytes)
+    assert (f"pdf: page 2 has {counts[1]} characters, more than {counts[1] - 1}; page skipped"
+            in doc.warnings)
+    assert 2 not in {b.page for b in doc.blocks}
+
+
+def test_table_search_is_capped(huaian_bytes, monkeypatch):
+    monkeypatch.setattr(pdf_reader, "MAX_CROSSINGS", 100)
+    doc = read_pdf(huaian_bytes)
+    assert any("crossing in more than 100 places" in w for w in doc.warnings)
+    assert len(doc.tables) < 3
+
+
+def test_the_result_depends_on_the_bytes_alone(huaian_bytes, huaian, monkeypatch):
+    # no clock inside the reader: a slow machine reads the same document as a fast one
+    clock = iter(range(0, 10**9, 1000))
+    for name in ("monotonic", "perf_counter", "time"):
+        monkeypatch.setattr(time, name, lambda: float(next(clock)))
+    assert read_pdf(huaian_bytes) == huaian
 
 
 @pytest.fixture(scope="module")
