@@ -180,7 +180,7 @@ def test_report_pages_hold_the_example_tables():
              and d["example"][:3].isdigit()]
     assert len(pages) >= 4 and {d["portal"] for d in pages} >= {"demo-county", "demo-gbk", "demo-js"}
     for doc in pages:
-        raw = (SITES / doc["path"].lstrip("/")).read_bytes()
+        raw = (SITES / doc.get("file", doc["path"]).lstrip("/")).read_bytes()
         root = lxml.html.fromstring(raw.decode(doc.get("encoding", "utf-8")))
         grids = [html_grid(t) for t in root.xpath("//div[@class='TRS_Editor']//table")]
         values = values_of(doc["example"])

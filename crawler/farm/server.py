@@ -13,7 +13,9 @@ Dynamic sites (CMS data calls, bot challenges, the pagination trap) are the modu
 `apps/`. Static files carry an ETag and a Last-Modified date and answer conditional GETs
 with 304, as real portal web servers do. Attachments (.pdf .doc .docx .wps .xls .xlsx .zip)
 are sent as application/octet-stream, as many portals do. GET /_farm/requests returns the
-request log as JSON (tests use it to prove a path was or was never fetched).
+request log as JSON (tests use it to prove a path was or was never fetched);
+GET /_farm/state?edition=2 sets the server's state, which apps read (a site whose reports
+are replaced or taken down between two crawls).
 
     start_farm(port=0) -> (base_url, stop)
     python -m crawler.farm.server --port 8080
@@ -59,6 +61,7 @@ class FarmServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.flaky_seen: set[str] = set()
+        self.state: dict[str, str] = {}  # set by GET /_farm/state?name=value
 
 
 class FarmHandler(BaseHTTPRequestHandler):
@@ -94,6 +97,11 @@ class FarmHandler(BaseHTTPRequestHandler):
         if path == "/_farm/requests":
             with self.server.lock:
                 body = json.dumps(self.server.requests).encode()
+            return self.send_body(200, body, "application/json", head)
+        if path == "/_farm/state":
+            with self.server.lock:
+                self.server.state.update(parse_qsl(urlsplit(self.path).query))
+                body = json.dumps(self.server.state).encode()
             return self.send_body(200, body, "application/json", head)
         if path == "/robots.txt":
             lines = ["User-agent: *"] + [f"Disallow: {p}" for p in cfg["robots_disallow"]]
@@ -142,7 +150,7 @@ class FarmHandler(BaseHTTPRequestHandler):
         req = FarmRequest(method=self.command, path=path, query=dict(parse_qsl(parts.query)),
                           headers={k.lower(): v for k, v in self.headers.items()}, form=form,
                           cookies={k: m.value for k, m in cookies.items()},
-                          sites=self.server.sites)
+                          sites=self.server.sites, state=dict(self.server.state))
         for app in self.server.apps:
             reply = app.respond(req)
             if reply is not None:

@@ -34,7 +34,8 @@ EXAMPLES = REPO / "tests" / "examples"
 SITES = REPO / "crawler" / "farm" / "sites"
 
 # Sites with a module of their own (tests/farm/site_<name>.py, each `build(sites_dir, farm)`)
-SITE_MODULES: list[str] = ["site_guarded", "site_gkmlpt", "site_hanweb", "site_township"]
+SITE_MODULES: list[str] = ["site_guarded", "site_gkmlpt", "site_hanweb", "site_township",
+                           "site_revised"]
 
 sys.path.insert(0, str(HERE))
 from report_layout import layout_tables, narrative_from_text, render_html  # noqa: E402

@@ -19,6 +19,9 @@ class FarmRequest:
     form: dict[str, str]           # a POSTed form's values (application/x-www-form-urlencoded)
     cookies: dict[str, str]
     sites: object                  # pathlib.Path of the static sites (for data files)
+    # the server's own state, which tests set with GET /_farm/state?name=value (the edition
+    # of a site whose reports change between crawls)
+    state: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -29,7 +32,7 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-APP_NAMES = ("trap", "challenge", "gkmlpt", "hanweb", "township")
+APP_NAMES = ("trap", "challenge", "gkmlpt", "hanweb", "township", "revised")
 
 
 def load_apps() -> list[ModuleType]:

@@ -1,0 +1,73 @@
+"""Reports that change under the same URL or disappear, seen by two real crawls of the farm's
+`demo-revised` portal: the first of its edition 1, the second after the farm switched to
+edition 2 (one report replaced by a corrected file, one taken down, one redirecting to the
+list). Both captures of the replaced report are kept and the change is recorded; the
+removed reports keep their last good capture and are recorded as gone."""
+from __future__ import annotations
+
+import sqlite3
+import urllib.request
+
+import pytest
+
+from crawler.farm.server import load_config, start_farm
+from tests.test_crawl_farm import run_crawl_subprocess
+
+REVISED = load_config()["revised"]
+PORTAL = "demo-revised"
+
+
+@pytest.fixture(scope="module")
+def recrawl(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("revised")
+    base, stop = start_farm()
+    try:
+        first = run_crawl_subprocess(tmp, base, [PORTAL])
+        urllib.request.urlopen(base + "/_farm/state?edition=2").read()
+        second = run_crawl_subprocess(tmp, base, [PORTAL])
+        db = sqlite3.connect(tmp / "data" / "archive.db")
+        db.row_factory = sqlite3.Row
+        yield {"base": base, "first": first["run_id"], "second": second["run_id"], "db": db}
+    finally:
+        stop()
+
+
+def _captures(recrawl, path: str) -> list[sqlite3.Row]:
+    return recrawl["db"].execute(
+        "SELECT id, run_id, status, payload_sha256 FROM captures WHERE url = ? ORDER BY id",
+        (recrawl["base"] + path,)).fetchall()
+
+
+def _change(recrawl, path: str, run_id: str) -> str | None:
+    row = recrawl["db"].execute(
+        "SELECT dc.change FROM document_captures dc JOIN documents d ON d.id = dc.document_id "
+        "WHERE d.url = ? AND dc.run_id = ?", (recrawl["base"] + path, run_id)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_replaced_report_keeps_both_captures_and_is_recorded_as_changed(recrawl):
+    caps = [c for c in _captures(recrawl, REVISED["replaced"]) if c["status"] == 200]
+    assert [c["run_id"] for c in caps] == [recrawl["first"], recrawl["second"]]
+    assert caps[0]["payload_sha256"] != caps[1]["payload_sha256"]
+    assert _change(recrawl, REVISED["replaced"], recrawl["first"]) == "new"
+    assert _change(recrawl, REVISED["replaced"], recrawl["second"]) == "changed"
+
+
+@pytest.mark.parametrize("kind, status", [("removed", 404), ("redirected", 302)])
+def test_a_removed_report_keeps_its_last_good_capture(recrawl, kind, status):
+    caps = _captures(recrawl, REVISED[kind])
+    assert [(c["run_id"], c["status"]) for c in caps] == [
+        (recrawl["first"], 200), (recrawl["second"], status)]
+    (doc,) = recrawl["db"].execute("SELECT latest_capture_id FROM documents WHERE url = ?",
+                                   (recrawl["base"] + REVISED[kind],)).fetchall()
+    assert doc[0] == caps[0]["id"], "the document must still point at its last good capture"
+    errors = recrawl["db"].execute("SELECT error FROM crawl_errors WHERE url = ? AND run_id = ?",
+                                   (recrawl["base"] + REVISED[kind], recrawl["second"])).fetchall()
+    assert len(errors) == 1
+
+
+def test_the_unchanged_list_page_is_one_payload(recrawl):
+    # the list page is the same in both editions (the redirected report leads to it too)
+    caps = _captures(recrawl, "/revised/zfxxgknb/")
+    assert {c["run_id"] for c in caps} == {recrawl["first"], recrawl["second"]}
+    assert len({c["payload_sha256"] for c in caps if c["status"] == 200}) == 1
