@@ -37,8 +37,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-test: setup
-	$(BIN)/python -m pytest -ra
+# pywb (replays the WACZ export in a test) in a venv of its own: it installs a top-level
+# `tests` package that would hide ours.
+PYWB_VENV := .venv-pywb
+$(PYWB_VENV)/.installed:
+	test -x $(PYWB_VENV)/bin/python || $(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PYWB_VENV)/bin/python -m pip install -q 'pywb==2.10.0'
+	touch $@
+
+test: setup $(PYWB_VENV)/.installed
+	NIANBAO_PYWB=$(CURDIR)/$(PYWB_VENV)/bin $(BIN)/python -m pytest -ra
 
 demo: setup
 	$(BIN)/nianbao demo
@@ -47,4 +56,4 @@ bench: setup
 	$(BIN)/python bench/parse.py --quick && $(BIN)/python bench/crawl.py --quick
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) $(PYWB_VENV) data .pytest_cache

@@ -204,8 +204,20 @@ def reindex(data_dir: Path) -> None:
 @data_option
 @click.option("--wacz", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export(data_dir: Path, wacz: Path) -> None:
-    """Package the archive as WACZ for ReplayWeb.page and pywb. (Not built yet.)"""
-    _not_built("export", "WACZ export is planned")
+    """Package the archive as WACZ (WARCs, CDXJ index, pages.jsonl, datapackage.json with
+    sha256 digests) for ReplayWeb.page and pywb. A torn last record (a crawl killed while
+    writing) is left out and reported.
+
+    Example: nianbao export --wacz nianbao-2026.wacz
+    """
+    from archive.export_wacz import ExportError, export_wacz
+
+    try:
+        result = export_wacz(data_dir, wacz)
+    except ExportError as exc:
+        click.echo(f"nianbao export: {exc}", err=True)
+        sys.exit(1)
+    click.echo(result.describe())
 
 
 @cli.command()

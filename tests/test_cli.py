@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from crawler.cli import cli
 
 COMMANDS = sorted(cli.commands)
-NOT_BUILT = {"reindex": ["reindex"], "export": ["export", "--wacz", "x.wacz"]}
+NOT_BUILT = {"reindex": ["reindex"]}
 
 
 def test_every_design_command_exists():
@@ -33,6 +33,13 @@ def test_unbuilt_command_says_so_and_fails(command, tmp_path):
     result = CliRunner().invoke(cli, NOT_BUILT[command])
     assert result.exit_code != 0
     assert "not built yet" in result.output
+
+
+def test_export_of_an_empty_archive_fails_clearly(tmp_path):
+    result = CliRunner().invoke(cli, ["export", "--data", str(tmp_path), "--wacz",
+                                      str(tmp_path / "x.wacz")])
+    assert result.exit_code == 1
+    assert "nianbao export:" in result.output and not (tmp_path / "x.wacz").exists()
 
 
 def test_console_script_runs(repo_root):
