@@ -2,13 +2,12 @@
 batch, Datasette's metadata.yml and canned queries. Table names are fixed by DESIGN.md;
 columns may be added, never renamed.
 
-`ensure_schema(conn)` creates whatever is missing and is safe to call on every open.
+`TABLES` is the current shape, for reading; `ensure_schema(conn)` brings any catalog to it
+through the migrations in archive/migrations.py, and is safe to call on every open.
 """
 from __future__ import annotations
 
 import sqlite3
-
-SCHEMA_VERSION = 1
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS crawl_runs (
@@ -200,25 +199,14 @@ CREATE TABLE IF NOT EXISTS catalog_meta (
 """
 
 
-# Columns added after a table was first released: an older catalog gets them on open.
-ADDED_COLUMNS = {"captures": {"challenge": "TEXT"}}
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    for table, columns in ADDED_COLUMNS.items():
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        for name, decl in columns.items():
-            if name not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
-
-
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables, columns and indexes; switch the database to WAL mode."""
+    """Bring the catalog to the current schema (archive/migrations.py: versioned migrations,
+    recorded in `_sqlite_migrations`) and switch the database to WAL mode. Safe to call on
+    every open, and on a catalog of any earlier release."""
+    from archive import migrations
+
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.executescript(TABLES)
-    _add_missing_columns(conn)
-    conn.execute(
-        "INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
+    migrations.apply(conn)
+    conn.execute("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
+                 (str(migrations.version(conn)),))
     conn.commit()
