@@ -2,9 +2,21 @@
 
 One `reports` row per (capture, parser version): storing again replaces the row (keeping its
 id) and its long rows (`applications`, `active_disclosure`, `review_litigation`, `checks`,
-`sections`). Each store compares the new report's flat values (REPORT_MODEL.md) with the
-capture's most recent earlier report, of any parser version, and records every changed,
-added or removed path in `parse_changes`: what a parser fix changed.
+`sections`), all in one transaction, so a process killed at any moment leaves either the old
+report with all its rows or the new one with all its rows.
+
+Each store compares the new report's values (`compared_values`: the flat paths of
+REPORT_MODEL.md plus the region's fields) with the capture's most recent earlier result, of
+any parser version, and records every changed, added or removed path in `parse_changes`: what
+a parser fix changed. Re-parsing with the same version compares with that version's own
+earlier result, so a parser whose output depends on anything but the bytes shows up there.
+
+A failure (an exception, a timeout) has no values: it is stored as a `failed` row with its
+reason and records no changes, and a later success is compared with the capture's last
+parsed result, never with a failure while there is one: a timeout retried after a parser fix
+lists what the fix changed, not every value removed and added again. A file that only ever
+failed and now parses under a new version lists its values as added; a retry of this
+version's own failure lists nothing.
 """
 from __future__ import annotations
 
@@ -16,9 +28,10 @@ from archive.bigrams import to_bigrams
 from parsers.model import flatten, has_table_values
 
 LONG_TABLES = ("applications", "active_disclosure", "review_litigation", "checks", "sections")
+REGION_KEYS = ("province", "city", "county", "township", "adcode")
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -33,11 +46,29 @@ def report_status(report: dict) -> str:
     return "warnings" if report.get("warnings") else "ok"
 
 
-def _previous(conn: sqlite3.Connection, capture_id: int) -> tuple | None:
-    """(id, parser_version, report_json) of the capture's most recently stored report."""
+def compared_values(report: dict) -> dict:
+    """The values `parse_changes` compares: `parsers.model.flatten` (year, template, agency
+    and the three tables' cells) plus `region.<province|city|county|township|adcode>`."""
+    flat = flatten(report)
+    region = report.get("region") or {}
+    for key in REGION_KEYS:
+        flat[f"region.{key}"] = region.get(key)
+    return flat
+
+
+def _previous(conn: sqlite3.Connection, capture_id: int, parser_version: str) -> tuple | None:
+    """(id, parser_version, report_json) of the result a new one is compared with.
+
+    The capture's most recently stored report that is not a failure; failing that, its most
+    recent failure under another parser version (no values: a fix that makes a failing file
+    parse lists what it gained); else None (nothing to compare with: a first parse, or a
+    retry of this version's own failure, such as a timeout).
+    """
     return conn.execute(
         "SELECT id, parser_version, report_json FROM reports WHERE capture_id = ? "
-        "ORDER BY parsed_at DESC, id DESC LIMIT 1", (capture_id,)).fetchone()
+        "AND (status != 'failed' OR parser_version != ?) "
+        "ORDER BY status = 'failed', parsed_at DESC, id DESC LIMIT 1",
+        (capture_id, parser_version)).fetchone()
 
 
 def _delete(conn: sqlite3.Connection, capture_id: int, parser_version: str) -> int | None:
@@ -63,7 +94,7 @@ def _insert_report(conn, report_id, capture_id, document_id, parser_version, sta
         "error, url, title, agency, year, template, published_at, province, city, county, "
         "township, adcode, format, sha256, checks_failed, warnings, report_json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (report_id, capture_id, document_id, parser_version, _now(), status, error,
+        (report_id, capture_id, document_id, parser_version, utc_now(), status, error,
          source.get("url"), r.get("title"), r.get("agency"), r.get("year"), r.get("template"),
          r.get("published_at"), region.get("province"), region.get("city"),
          region.get("county"), region.get("township"), region.get("adcode"),
@@ -114,15 +145,20 @@ def diff_flat(old: dict, new: dict) -> list[tuple[str, object, object]]:
     return out
 
 
-def _record_changes(conn, capture_id, report_id, parser_version, previous,
+def _record_changes(conn, capture_id, report_id, replaced_id, parser_version, previous,
                     report: dict | None) -> list[dict]:
-    if previous is None:
+    if previous is None or report is None:  # never parsed before, or a failure: no values
         return []
     prev_id, prev_version, prev_json = previous
-    old = flatten(json.loads(prev_json)) if prev_json else {}
-    new = flatten(report) if report is not None else {}
+    if replaced_id is not None and prev_id != replaced_id:
+        # The row replaced here (a failure) was not what we compare with: any earlier
+        # comparison of these same two reports (made before that failure) is made again.
+        conn.execute("DELETE FROM parse_changes WHERE report_id = ? AND previous_report_id = ?",
+                     (report_id, prev_id))
+    old = compared_values(json.loads(prev_json)) if prev_json else {}
+    new = compared_values(report)
     changes = []
-    now = _now()
+    now = utc_now()
     for path, a, b in diff_flat(old, new):
         conn.execute(
             "INSERT INTO parse_changes (capture_id, report_id, previous_report_id, "
@@ -130,20 +166,25 @@ def _record_changes(conn, capture_id, report_id, parser_version, previous,
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (capture_id, report_id, prev_id, parser_version, prev_version, path,
              _json(a), _json(b), now))
-        changes.append({"capture_id": capture_id, "path": path, "old": a, "new": b})
+        changes.append({"capture_id": capture_id, "path": path, "old": a, "new": b,
+                        "previous_parser_version": prev_version})
     return changes
 
 
 def _store(conn, capture_id, document_id, parser_version, status, error, report):
+    if not conn.in_transaction:
+        # Take the write lock before reading what to compare with, and hold one
+        # transaction whatever the connection's isolation level (even autocommit).
+        conn.execute("BEGIN IMMEDIATE")
     with conn:  # one transaction: the report, its long rows and its changes, or nothing
-        previous = _previous(conn, capture_id)
-        report_id = _delete(conn, capture_id, parser_version)
-        report_id = _insert_report(conn, report_id, capture_id, document_id, parser_version,
+        previous = _previous(conn, capture_id, parser_version)
+        replaced_id = _delete(conn, capture_id, parser_version)
+        report_id = _insert_report(conn, replaced_id, capture_id, document_id, parser_version,
                                    status, error, report)
         if report is not None:
             _insert_long_rows(conn, report_id, report)
-        changes = _record_changes(conn, capture_id, report_id, parser_version, previous,
-                                  report)
+        changes = _record_changes(conn, capture_id, report_id, replaced_id, parser_version,
+                                  previous, report)
     return report_id, changes
 
 
@@ -163,6 +204,9 @@ def store_report(conn: sqlite3.Connection, capture_id: int, document_id: int | N
 
 def store_failure(conn: sqlite3.Connection, capture_id: int, document_id: int | None,
                   parser_version: str, error: str) -> int:
-    """Store a parse that failed (exception, timeout): a `failed` report row with `error`."""
+    """Store a parse that failed (exception, timeout): a `failed` report row with `error`.
+
+    It replaces this version's earlier result for the capture (`nianbao parse
+    --retry-failed` or `--all` tries again) and records no changes."""
     report_id, _ = _store(conn, capture_id, document_id, parser_version, "failed", error, None)
     return report_id

@@ -91,22 +91,34 @@ def crawl(data_dir: Path, portals_file: Path, portal_names: tuple[str, ...], ren
 @data_option
 @click.option("--all", "reparse_all", is_flag=True,
               help="Re-parse every stored snapshot, not only those this parser version has not seen.")
+@click.option("--retry-failed", is_flag=True,
+              help="Also parse again the snapshots whose parse by this version failed "
+                   "(an error, a timeout).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120, show_default=True,
+              help="Seconds one file may take; a slower one is stored as failed.")
 @click.option("--workers", type=int, default=None, help="Parallel workers (default: every core).")
-def parse(data_dir: Path, reparse_all: bool, workers: int | None) -> None:
+def parse(data_dir: Path, reparse_all: bool, retry_failed: bool, timeout: float,
+          workers: int | None) -> None:
     """Parse archived snapshots (read back from the WARC files) into reports.
 
     Parses every report candidate not yet parsed by this parser version (or, with --all,
-    every one), stores the results in archive.db and prints the flat values that changed.
+    every one), stores the results in archive.db and prints a summary: parsed, failed, the
+    values that changed since the previous parse of each snapshot (kept in parse_changes)
+    and the paths that changed most. A run stopped mid-way (Ctrl-C, kill -9) resumes at the
+    next run, a stopped --all included.
 
     Example: nianbao parse --all
     """
-    _parse(data_dir, reparse_all=reparse_all, workers=workers)
+    _parse(data_dir, reparse_all=reparse_all, workers=workers, retry_failed=retry_failed,
+           timeout=timeout)
 
 
-def _parse(data_dir: Path, reparse_all: bool, workers: int | None) -> None:
-    from crawler.parse_batch import parse_archive
+def _parse(data_dir: Path, reparse_all: bool, workers: int | None, retry_failed: bool = False,
+           timeout: float | None = None) -> None:
+    from crawler.parse_batch import DEFAULT_TIMEOUT, parse_archive
 
-    summary = parse_archive(data_dir, reparse_all=reparse_all, workers=workers, progress=True)
+    summary = parse_archive(data_dir, reparse_all=reparse_all, workers=workers, progress=True,
+                            retry_failed=retry_failed, timeout=timeout or DEFAULT_TIMEOUT)
     click.echo(summary.describe())
 
 

@@ -9,7 +9,20 @@ files (`archive.reader`) and call `parsers.parse_bytes`; the main process stores
 One bad file never stops the batch. An exception, or a parse slower than the per-file timeout
 (SIGALRM in the worker), is stored as a `failed` report with its reason. A worker stuck in C
 code past the timeout is killed by faulthandler's watchdog; the tasks it shared the pool with
-are then re-run one by one, so only the culprit is stored as failed.
+are then re-run one by one, so only the culprit is stored as failed. A failure is retried by
+`--retry-failed` (this version's failed captures, perhaps with a longer `--timeout`) or by
+`--all`.
+
+A batch killed at any moment (Ctrl-C, SIGKILL, a reboot) resumes. Each result is stored in
+its own transaction as it arrives, so the next run finds every result stored so far and
+parses only what is left; a worker whose main process died exits by itself. A full re-parse
+(`reparse_all`) leaves a mark in `catalog_meta` (key `parse_all`: parser version and start
+time) until it has gone through every capture; while it is there, the next run, with or
+without `--all`, resumes it: it parses the captures with no report by this version stored
+since that start, and nothing twice.
+
+What the summary prints: parsed, failed, the values that changed (`parse_changes`, see
+`archive.report_store`) and the paths that changed most.
 """
 from __future__ import annotations
 
@@ -19,6 +32,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -31,11 +46,15 @@ from tqdm import tqdm
 
 from archive.catalog import connect
 from archive.reader import read_capture
-from archive.report_store import report_status, store_failure, store_report
+from archive.report_store import report_status, store_failure, store_report, utc_now
 
 DEFAULT_TIMEOUT = 120.0
 HARD_GRACE = 30.0  # after timeout + this, the worker process is killed outright
-LISTED_CHANGES = 20
+LISTED_CHANGES = 20  # changed values listed one by one in the summary
+LISTED_PATHS = 10    # paths listed by how many reports they changed in
+KEPT_CHANGES = 1000  # changed values kept in ParseSummary.changes (all are in parse_changes)
+FULL_REPARSE_KEY = "parse_all"  # catalog_meta: an unfinished full re-parse
+PARENT_POLL = 0.5    # seconds between a worker's looks at whether its main process lives
 
 
 class ParseTimeout(BaseException):
@@ -49,8 +68,14 @@ class ParseSummary:
     selected: int = 0
     already_parsed: int = 0
     statuses: Counter = field(default_factory=Counter)
-    changes: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # the first KEPT_CHANGES
+    changed_values: int = 0
+    changed_reports: int = 0
+    changed_paths: Counter = field(default_factory=Counter)  # path: reports it changed in
+    compared_with: Counter = field(default_factory=Counter)  # previous version: reports
     failures: list[tuple[int, str]] = field(default_factory=list)
+    resumed_from: str | None = None  # start of the unfinished full re-parse resumed
+    timeout: float = DEFAULT_TIMEOUT
 
     @property
     def parsed(self) -> int:
@@ -60,22 +85,63 @@ class ParseSummary:
     def failed(self) -> int:
         return self.statuses.get("failed", 0)
 
+    def add_changes(self, changes: list[dict]) -> None:
+        """Count one report's changed values."""
+        if not changes:
+            return
+        self.changed_values += len(changes)
+        self.changed_reports += 1
+        self.changed_paths.update({c["path"] for c in changes})
+        self.compared_with[changes[0].get("previous_parser_version")] += 1
+        room = KEPT_CHANGES - len(self.changes)
+        if room > 0:
+            self.changes.extend(changes[:room])
+
     def describe(self) -> str:
+        lines = []
+        if self.resumed_from:
+            lines.append(f"resumed the re-parse of every snapshot started {self.resumed_from} "
+                         f"(stopped before the end): {self.already_parsed} snapshot(s) "
+                         f"were done")
         if not self.selected:
-            return (f"nothing to parse: {self.already_parsed} snapshot(s) already parsed by "
-                    f"parser {self.parser_version} (--all re-parses them)")
+            lines.append(f"nothing to parse: {self.already_parsed} snapshot(s) already parsed "
+                         f"by parser {self.parser_version} (--all re-parses them)")
+            return "\n".join(lines)
         kinds = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()) if s != "failed")
-        lines = [f"parser {self.parser_version}: parsed {self.parsed} of {self.selected} "
-                 f"snapshot(s) ({kinds or 'none'}), {self.failed} failed; "
-                 f"{len(self.changes)} value(s) changed"]
+        changed = f"{self.changed_values} value(s) changed"
+        if self.changed_values:
+            versions = ", ".join(f"{v}" for v, _ in self.compared_with.most_common())
+            changed += f" in {self.changed_reports} report(s) (compared with parser {versions})"
+        lines.append(f"parser {self.parser_version}: parsed {self.parsed} of {self.selected} "
+                     f"snapshot(s) ({kinds or 'none'}), {self.failed} failed; {changed}")
+        if self.changed_paths:
+            lines.append("  paths that changed most (reports):")
+            width = len(str(self.changed_paths.most_common(1)[0][1]))
+            for path, n in self.changed_paths.most_common(LISTED_PATHS):
+                lines.append(f"    {n:>{width}}  {path}")
+            if len(self.changed_paths) > LISTED_PATHS:
+                lines.append(f"    ... and {len(self.changed_paths) - LISTED_PATHS} more path(s)")
         for c in self.changes[:LISTED_CHANGES]:
-            lines.append(f"  capture {c['capture_id']} {c['path']}: {c['old']} -> {c['new']}")
-        if len(self.changes) > LISTED_CHANGES:
-            lines.append(f"  ... and {len(self.changes) - LISTED_CHANGES} more (table "
+            lines.append(f"  capture {c['capture_id']} {c['path']}: {_show(c['old'])} -> "
+                         f"{_show(c['new'])}")
+        if self.changed_values > LISTED_CHANGES:
+            lines.append(f"  ... and {self.changed_values - LISTED_CHANGES} more (table "
                          f"parse_changes)")
         for capture_id, error in self.failures[:LISTED_CHANGES]:
             lines.append(f"  failed: capture {capture_id}: {error.splitlines()[0][:200]}")
+        if len(self.failures) > LISTED_CHANGES:
+            lines.append(f"  ... and {len(self.failures) - LISTED_CHANGES} more failure(s) "
+                         f"(reports with status 'failed')")
+        if self.failures:
+            hint = "nianbao parse --retry-failed"
+            if any(e.startswith(("timeout", "worker process died")) for _, e in self.failures):
+                hint += f" --timeout {max(self.timeout * 4, 600):g}"
+            lines.append(f"  to try the failed ones again: {hint}")
         return "\n".join(lines)
+
+
+def _show(value) -> str:
+    return "null" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -85,8 +151,15 @@ class _Task:
     region_hint: str | None = None  # JSON: the portal's region in the registry
 
 
-def select_captures(conn, parser_version: str, reparse_all: bool) -> tuple[list[_Task], int]:
-    """Documents' status-200 response captures to parse, and how many were already parsed."""
+def select_captures(conn, parser_version: str, reparse_all: bool = False, *,
+                    since: str | None = None,
+                    retry_failed: bool = False) -> tuple[list[_Task], int]:
+    """Documents' status-200 response captures to parse, and how many were already parsed.
+
+    A capture is already parsed when it has a report by `parser_version` (stored at or after
+    `since`, when given; one that did not fail, with `retry_failed`). `reparse_all` without
+    `since` selects every capture.
+    """
     rows = conn.execute(
         "WITH links(capture_id, document_id) AS ("
         " SELECT c.id, d.id FROM documents d JOIN captures c ON c.url = d.url"
@@ -94,18 +167,68 @@ def select_captures(conn, parser_version: str, reparse_all: bool) -> tuple[list[
         " UNION SELECT latest_capture_id, id FROM documents"
         "  WHERE latest_capture_id IS NOT NULL) "
         "SELECT l.capture_id, min(l.document_id), EXISTS (SELECT 1 FROM reports r"
-        "  WHERE r.capture_id = l.capture_id AND r.parser_version = ?), p.region "
+        "  WHERE r.capture_id = l.capture_id AND r.parser_version = ?"
+        "  AND (? IS NULL OR r.parsed_at >= ?) AND (NOT ? OR r.status != 'failed')), p.region "
         "FROM links l JOIN captures c ON c.id = l.capture_id "
         "LEFT JOIN portals p ON p.name = c.portal "
         "WHERE c.record_type = 'response' AND c.status = 200 "
-        "GROUP BY l.capture_id ORDER BY l.capture_id", (parser_version,)).fetchall()
-    tasks = [_Task(r[0], r[1], r[3]) for r in rows if reparse_all or not r[2]]
+        "GROUP BY l.capture_id ORDER BY l.capture_id",
+        (parser_version, since, since, int(retry_failed))).fetchall()
+    everything = reparse_all and since is None
+    tasks = [_Task(r[0], r[1], r[3]) for r in rows if everything or not r[2]]
     return tasks, len(rows) - len(tasks)
 
 
+def _full_reparse_mark(conn) -> dict | None:
+    row = conn.execute("SELECT value FROM catalog_meta WHERE key = ?",
+                       (FULL_REPARSE_KEY,)).fetchone()
+    try:
+        return json.loads(row[0]) if row else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _set_full_reparse_mark(conn, mark: dict | None) -> None:
+    with conn:
+        if mark is None:
+            conn.execute("DELETE FROM catalog_meta WHERE key = ?", (FULL_REPARSE_KEY,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES (?, ?)",
+                         (FULL_REPARSE_KEY, json.dumps(mark)))
+
+
+def _full_reparse_since(conn, parser_version: str, reparse_all: bool,
+                        summary: ParseSummary) -> str | None:
+    """The start of the full re-parse this run makes or resumes, or None (not one)."""
+    mark = _full_reparse_mark(conn)
+    if mark and mark.get("parser_version") != parser_version:
+        # Another version's re-parse stopped: this version parses every capture anyway.
+        _set_full_reparse_mark(conn, None)
+        mark = None
+    if mark and mark.get("started_at"):
+        summary.resumed_from = mark["started_at"]
+        return mark["started_at"]
+    if not reparse_all:
+        return None
+    started = utc_now()
+    _set_full_reparse_mark(conn, {"parser_version": parser_version, "started_at": started})
+    return started
+
+
 # -- worker side ---------------------------------------------------------------------------
-def _init_worker() -> None:
+def _init_worker(parent_pid: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    if parent_pid is not None:
+        # A main process killed outright (SIGKILL) leaves its workers blocked on the task
+        # queue for ever, or finishing a parse nobody will store: they end themselves.
+        threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True,
+                         name="parent-watch").start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
 
 
 def _on_alarm(signum, frame):
@@ -146,6 +269,7 @@ def parse_one(capture_id: int, data_dir: str, timeout: float, parse_fn=None,
 def _pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: the caller may hold threads (Scrapy's reactor after a crawl).
     return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               initargs=(os.getpid(),),
                                mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -187,8 +311,10 @@ def _run_pool(tasks: deque, workers: int, args: tuple, handle) -> list[_Task]:
 
 def parse_archive(data_dir: Path | str, reparse_all: bool = False, workers: int | None = None,
                   progress: bool = True, parse_fn=None, timeout: float = DEFAULT_TIMEOUT,
-                  hard_grace: float = HARD_GRACE) -> ParseSummary:
+                  hard_grace: float = HARD_GRACE, retry_failed: bool = False) -> ParseSummary:
     """Parse the archive's report snapshots; store reports, failures and changed values.
+
+    Resumes a full re-parse that stopped before its end (see the module's docstring).
 
     :param data_dir: the archive directory (`archive.db`, `warc/`)
     :param reparse_all: parse every snapshot, not only those this parser version has not seen
@@ -198,43 +324,57 @@ def parse_archive(data_dir: Path | str, reparse_all: bool = False, workers: int 
         pickled to the workers)
     :param timeout: seconds one file may take before it is stored as failed
     :param hard_grace: a worker still busy `hard_grace` s after its timeout is killed
+    :param retry_failed: parse again the snapshots whose report by this version failed
     """
     from parsers import PARSER_VERSION
 
     data_dir = Path(data_dir)
-    summary = ParseSummary(PARSER_VERSION)
+    summary = ParseSummary(PARSER_VERSION, timeout=timeout)
     if not (data_dir / "archive.db").exists():
         return summary
     conn = connect(data_dir / "archive.db")
     try:
-        tasks, summary.already_parsed = select_captures(conn, PARSER_VERSION, reparse_all)
+        since = _full_reparse_since(conn, PARSER_VERSION, reparse_all, summary)
+        tasks, summary.already_parsed = select_captures(conn, PARSER_VERSION, since=since,
+                                                        retry_failed=retry_failed)
         summary.selected = len(tasks)
-        if not tasks:
-            return summary
-        bar = tqdm(total=len(tasks), file=sys.stderr, disable=not progress, unit="file",
-                   desc="parse")
+        if tasks:
+            _parse_tasks(conn, data_dir, tasks, summary, workers, progress, parse_fn,
+                         timeout, hard_grace)
+        if since is not None:  # every capture went through: the full re-parse is done
+            _set_full_reparse_mark(conn, None)
+    finally:
+        conn.close()
+    return summary
 
-        def handle(task: _Task, outcome: tuple) -> None:
-            kind, value = outcome
-            if kind == "ok":
-                value.setdefault("parser_version", PARSER_VERSION)
-                _, changes = store_report(conn, task.capture_id, task.document_id, value)
-                summary.statuses[report_status(value)] += 1
-                summary.changes.extend(changes)
-            else:
-                store_failure(conn, task.capture_id, task.document_id, PARSER_VERSION, value)
-                summary.statuses["failed"] += 1
-                summary.failures.append((task.capture_id, value))
-            bar.update(1)
 
-        workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-        args = (str(data_dir), timeout, parse_fn, hard_grace)
+def _parse_tasks(conn, data_dir: Path, tasks: list[_Task], summary: ParseSummary,
+                 workers: int | None, progress: bool, parse_fn, timeout: float,
+                 hard_grace: float) -> None:
+    version = summary.parser_version
+    bar = tqdm(total=len(tasks), file=sys.stderr, disable=not progress, unit="file",
+               desc="parse")
+
+    def handle(task: _Task, outcome: tuple) -> None:
+        kind, value = outcome
+        if kind == "ok":
+            value.setdefault("parser_version", version)
+            _, changes = store_report(conn, task.capture_id, task.document_id, value)
+            summary.statuses[report_status(value)] += 1
+            summary.add_changes(changes)
+        else:
+            store_failure(conn, task.capture_id, task.document_id, version, value)
+            summary.statuses["failed"] += 1
+            summary.failures.append((task.capture_id, value))
+        bar.update(1)
+
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    args = (str(data_dir), timeout, parse_fn, hard_grace)
+    try:
         suspects = _run_pool(deque(tasks), workers, args, handle)
         for task in suspects:  # alone now: if the pool breaks again, this one did it
             if _run_pool(deque([task]), 1, args, handle):
                 handle(task, ("failed", "worker process died (crashed, or hung past "
                                         f"{timeout + hard_grace:g} s)"))
-        bar.close()
     finally:
-        conn.close()
-    return summary
+        bar.close()

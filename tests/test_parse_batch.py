@@ -38,10 +38,25 @@ def fake_parse(data: bytes, *, filename=None, url=None, capture_id=None, **kw) -
     return report
 
 
+def patient_parse(data: bytes, **kw) -> dict:
+    """The same parser on a faster machine: what was slow now takes a moment."""
+    if data.startswith(b"SLEEP"):
+        return fake_parse(body(granted=7), **kw)
+    return fake_parse(data, **kw)
+
+
 def fake_parse_v2(data: bytes, **kw) -> dict:
     report = fake_parse(data, **kw)
     if report["applications"]["granted"]["total"] is not None:
         report["applications"]["granted"]["total"] += 1
+    return report
+
+
+def fake_parse_v3(data: bytes, **kw) -> dict:
+    """Changes every granted total, and one year."""
+    report = fake_parse_v2(data, **kw)
+    if report["year"] == 2022:
+        report["year"] = 2023
     return report
 
 
@@ -145,6 +160,95 @@ def test_reparse_all_lists_changed_values(archive):
         (a, "applications.granted.total", 3, 4)]
     assert f"capture {a} applications.granted.total: 3 -> 4" in summary.describe()
     assert b not in {c["capture_id"] for c in summary.changes}
+    assert (summary.changed_values, summary.changed_reports) == (1, 1)
+    assert f"1 value(s) changed in 1 report(s) (compared with parser {PARSER_VERSION})" in (
+        summary.describe())
+
+
+def test_summary_names_the_paths_that_changed_most(archive):
+    for i in range(3):
+        archive.add(f"http://a.gov.cn/{i}.txt", body(granted=i, year=2020 + i))
+    archive.writer.close()
+    parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    summary = parse_archive(archive.dir, reparse_all=True, workers=2, progress=False,
+                            parse_fn=fake_parse_v3)
+    assert summary.changed_paths == {"applications.granted.total": 3, "year": 1}
+    text = summary.describe()
+    assert "parsed 3 of 3 snapshot(s) (3 ok), 0 failed; 4 value(s) changed in 3 report(s)" in text
+    lines = text.splitlines()
+    i = lines.index("  paths that changed most (reports):")
+    assert lines[i + 1:i + 3] == ["    3  applications.granted.total", "    1  year"]
+    assert any(line.endswith("year: 2022 -> 2023") for line in lines)
+
+
+def test_summary_keeps_a_bounded_sample_of_changes():
+    from crawler.parse_batch import KEPT_CHANGES, LISTED_CHANGES, ParseSummary
+
+    summary = ParseSummary("9.9", selected=1)
+    summary.statuses["ok"] = 1
+    for cid in range(3):
+        summary.add_changes([{"capture_id": cid, "path": f"p.{k}", "old": None, "new": k,
+                              "previous_parser_version": "9.8"} for k in range(KEPT_CHANGES)])
+    assert len(summary.changes) == KEPT_CHANGES and summary.changed_values == 3 * KEPT_CHANGES
+    text = summary.describe()
+    assert f"... and {3 * KEPT_CHANGES - LISTED_CHANGES} more (table parse_changes)" in text
+    assert "capture 0 p.0: null -> 0" in text
+
+
+def test_timeout_is_a_failure_retried_by_retry_failed_and_by_all(archive):
+    quick = archive.add("http://a.gov.cn/quick.txt", body())
+    slow = archive.add("http://a.gov.cn/slow.txt", b"SLEEP")
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse,
+                            timeout=1)
+    assert archive.reports()[slow]["error"] == "timeout: parsing took longer than 1 s"
+    assert "to try the failed ones again: nianbao parse --retry-failed --timeout 600" in (
+        summary.describe())
+    # a plain run leaves it (this version has seen it); --retry-failed takes only it
+    assert parse_archive(archive.dir, progress=False, parse_fn=patient_parse).selected == 0
+    retry = parse_archive(archive.dir, retry_failed=True, workers=1, progress=False,
+                          parse_fn=patient_parse)
+    assert (retry.selected, retry.parsed, retry.failed, retry.already_parsed) == (1, 1, 0, 1)
+    reports = archive.reports()
+    assert reports[slow]["status"] == "ok" and reports[slow]["error"] is None
+    assert retry.changed_values == 0  # a retry of this version's failure is not a change
+    # --all takes it too, failed or not
+    parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse, timeout=1)
+    assert parse_archive(archive.dir, reparse_all=True, workers=2, progress=False,
+                         parse_fn=patient_parse).selected == 2
+    assert archive.reports()[slow]["status"] == "ok"
+    assert quick in archive.reports()
+
+
+def test_a_stopped_full_reparse_is_resumed_by_the_next_run(archive):
+    ids = [archive.add(f"http://a.gov.cn/{i}.txt", body(granted=i)) for i in range(4)]
+    archive.writer.close()
+    parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    conn = sqlite3.connect(archive.dir / "archive.db")
+    first = dict(conn.execute("SELECT capture_id, parsed_at FROM reports").fetchall())
+    # as a full re-parse killed after storing its first two results leaves the catalog
+    started = max(first.values())
+    conn.execute("UPDATE reports SET parsed_at = '9999' WHERE capture_id IN (?, ?)", ids[:2])
+    conn.execute("INSERT INTO catalog_meta (key, value) VALUES ('parse_all', ?)",
+                 (json.dumps({"parser_version": PARSER_VERSION, "started_at": started + "~"}),))
+    conn.commit()
+    summary = parse_archive(archive.dir, workers=2, progress=False, parse_fn=fake_parse)
+    assert (summary.selected, summary.already_parsed) == (2, 2)
+    assert summary.resumed_from == started + "~"
+    assert summary.describe().startswith(f"resumed the re-parse of every snapshot started "
+                                         f"{started}~ (stopped before the end): 2 snapshot(s)")
+    assert conn.execute("SELECT count(*) FROM catalog_meta WHERE key = 'parse_all'"
+                        ).fetchone()[0] == 0
+    assert parse_archive(archive.dir, progress=False, parse_fn=fake_parse).selected == 0
+    # a stopped re-parse by another parser version is dropped: this one parses anyway
+    conn.execute("INSERT INTO catalog_meta (key, value) VALUES ('parse_all', ?)",
+                 (json.dumps({"parser_version": "0.0.1", "started_at": "9999"}),))
+    conn.commit()
+    summary = parse_archive(archive.dir, progress=False, parse_fn=fake_parse)
+    assert summary.selected == 0 and summary.resumed_from is None
+    assert conn.execute("SELECT count(*) FROM catalog_meta WHERE key = 'parse_all'"
+                        ).fetchone()[0] == 0
+    conn.close()
 
 
 def test_slow_parse_times_out_and_is_stored(archive):

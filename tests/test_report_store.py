@@ -8,7 +8,7 @@ import pytest
 
 from archive.bigrams import to_bigrams
 from archive.catalog import Catalog
-from archive.report_store import diff_flat, store_failure, store_report
+from archive.report_store import compared_values, diff_flat, store_failure, store_report
 
 
 def make_report(version="1.0", **overrides) -> dict:
@@ -155,27 +155,102 @@ def test_new_version_records_changed_added_removed(db):
     assert other == []
 
 
-def test_store_failure_then_success_lists_added_values(db):
+def test_a_fix_that_makes_a_failing_file_parse_lists_added_values(db):
     fid = store_failure(db, 1, None, "1.0", "ValueError: bad table")
     row = db.execute("SELECT status, error, parser_version, checks_failed FROM reports "
                      "WHERE id = ?", (fid,)).fetchone()
     assert row == ("failed", "ValueError: bad table", "1.0", None)
     assert count(db, "applications", fid) == 0
+    rid, changes = store_report(db, 1, None, make_report("1.1"))
+    assert rid != fid
+    paths = {c["path"] for c in changes}
+    assert {"year", "agency", "applications.granted.total", "region.county"} <= paths
+    assert all(c["old"] is None and c["previous_parser_version"] == "1.0" for c in changes)
+
+
+def test_a_retried_failure_of_the_same_version_lists_nothing(db):
+    """A timeout retried (`--retry-failed`) is not a parser change: the first values stored
+    for this version are not listed as added."""
+    fid = store_failure(db, 1, None, "1.0", "timeout: parsing took longer than 120 s")
     rid, changes = store_report(db, 1, None, make_report("1.0"))
     assert rid == fid  # same (capture, version): replaced
-    paths = {c["path"] for c in changes}
-    assert {"year", "agency", "applications.granted.total"} <= paths
+    assert changes == []
     assert db.execute("SELECT status FROM reports WHERE id = ?", (rid,)).fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM parse_changes").fetchone()[0] == 0
 
 
-def test_failure_after_success_records_removed_values_and_clears_long_rows(db):
+def test_failure_after_success_records_nothing_and_clears_long_rows(db):
     rid, _ = store_report(db, 1, None, make_report("1.0"))
-    fid = store_failure(db, 1, None, "1.0", "TimeoutError")
+    fid = store_failure(db, 1, None, "1.0", "timeout: parsing took longer than 120 s")
     assert fid == rid
     for table in ("applications", "active_disclosure", "review_litigation", "checks", "sections"):
         assert count(db, table, rid) == 0, table
-    changes = db.execute("SELECT path, new_value FROM parse_changes").fetchall()
-    assert ("applications.granted.total", None) in changes
+    assert db.execute("SELECT count(*) FROM parse_changes").fetchone()[0] == 0
+
+
+def test_a_timeout_after_a_fix_then_its_retry_lists_what_the_fix_changed_once(db):
+    """v1 parsed; v2 parses (one change), times out on a re-parse, is retried: the
+    change from v1 is listed once, never every value removed and added again."""
+    v1, _ = store_report(db, 1, None, make_report("1.0"))
+    fixed = make_report("1.1")
+    fixed["applications"]["granted"]["total"] = 4
+    v2, first = store_report(db, 1, None, fixed)
+    assert [(c["path"], c["old"], c["new"]) for c in first] == [
+        ("applications.granted.total", 2, 4)]
+    for _ in range(2):
+        assert store_failure(db, 1, None, "1.1", "timeout") == v2
+        again_id, again = store_report(db, 1, None, fixed)
+        assert again_id == v2
+        assert [(c["path"], c["previous_parser_version"]) for c in again] == [
+            ("applications.granted.total", "1.0")]
+    rows = db.execute("SELECT report_id, previous_report_id, path, old_value, new_value "
+                      "FROM parse_changes").fetchall()
+    assert rows == [(v2, v1, "applications.granted.total", "2", "4")]
+    # a re-parse of v2 that gives the same values lists nothing more
+    assert store_report(db, 1, None, fixed)[1] == []
+
+
+def test_region_is_compared(db):
+    store_report(db, 1, None, make_report("1.0"))
+    moved = make_report("1.1")
+    moved["region"] = dict(moved["region"], county="某某县", adcode="320826")
+    _, changes = store_report(db, 1, None, moved)
+    assert {c["path"]: (c["old"], c["new"]) for c in changes} == {
+        "region.county": ("某县", "某某县"), "region.adcode": ("320800", "320826")}
+    assert compared_values(moved)["region.province"] == "江苏省"
+
+
+def test_a_store_that_fails_midway_leaves_the_previous_report_whole(db):
+    """The report row, its long rows and its changes are one transaction: a store that
+    fails after the row is written (here a check without a rule) leaves nothing of it, and
+    the report it was replacing is still there with all its rows."""
+    rid, _ = store_report(db, 1, None, make_report("1.0"))
+    before = {t: count(db, t, rid) for t in ("applications", "active_disclosure",
+                                             "review_litigation", "checks", "sections")}
+    broken = make_report("1.0", checks=[{"rule": None, "ok": True, "detail": "x"}])
+    broken["applications"]["granted"]["total"] = 9
+    with pytest.raises(sqlite3.IntegrityError):
+        store_report(db, 1, None, broken)
+    assert not db.in_transaction
+    assert db.execute("SELECT id FROM reports").fetchall() == [(rid,)]
+    assert {t: count(db, t, rid) for t in before} == before
+    assert db.execute("SELECT value FROM applications WHERE report_id = ? AND row = 'granted'",
+                      (rid,)).fetchone() == (2,)
+    assert db.execute("SELECT count(*) FROM parse_changes").fetchone()[0] == 0
+
+
+def test_one_transaction_on_an_autocommit_connection_too(data_dir, db):
+    auto = sqlite3.connect(data_dir / "archive.db", isolation_level=None)
+    try:
+        rid, _ = store_report(auto, 1, None, make_report("1.0"))
+        broken = make_report("1.1", checks=[{"rule": None, "ok": True, "detail": "x"}])
+        with pytest.raises(sqlite3.IntegrityError):
+            store_report(auto, 1, None, broken)
+        assert auto.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
+        assert auto.execute("SELECT count(*) FROM applications WHERE report_id != ?",
+                            (rid,)).fetchone()[0] == 0
+    finally:
+        auto.close()
 
 
 def test_report_without_version_is_refused(db):
