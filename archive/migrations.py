@@ -1,15 +1,16 @@
 """The catalog's schema versions, as sqlite-utils migrations: an archive made by an older
 nianbao opens with a newer one and loses no row.
 
-Each migration is a function registered in order on `CATALOG` (sqlite-utils' `Migrations`,
-which records what it applied in the `_sqlite_migrations` table and runs each pending one
-once, in a transaction with its record). Migrations are written to be safe on a catalog
-that already has what they add: the first ones were applied by hand by nianbao versions
-that had no migration table, so an old archive meets them again.
+New tables and indexes need no migration: `archive.schema.TABLES` creates whatever is
+missing on every open. What does is a change to a table that exists: a column added, data
+moved. Each such change is a function registered in order on `CATALOG` (sqlite-utils'
+`Migrations`, which records what it applied in the `_sqlite_migrations` table and runs each
+pending one once, in a transaction with its record); an index on an added column goes in
+the same migration. Migrations are safe on a catalog that already has what they add (a
+fresh one gets it from TABLES), and one that has shipped is never edited.
 
-To change the schema: add a migration at the end (never edit one that has shipped), and
-add the table or column to `archive.schema.TABLES` too, which documents the current
-shape; tests/test_migrations.py opens a catalog of an old release and checks both agree.
+tests/test_migrations.py opens a catalog of an old release and checks that it loses no row
+and ends with the shape of a fresh one.
 """
 from __future__ import annotations
 
@@ -23,16 +24,8 @@ def _add_column(db: Database, table: str, column: str, col_type) -> None:
         db[table].add_column(column, col_type)
 
 
-@CATALOG(transactional=False)  # executescript commits on its own; every statement is IF NOT EXISTS
-def m001_tables(db: Database) -> None:
-    """The tables of the first release (and of every fresh catalog)."""
-    from archive.schema import TABLES
-
-    db.conn.executescript(TABLES)
-
-
 @CATALOG()
-def m002_capture_challenge(db: Database) -> None:
+def m001_capture_challenge(db: Database) -> None:
     """captures.challenge: the bot challenge a capture had to get past (issue 7)."""
     _add_column(db, "captures", "challenge", str)
 

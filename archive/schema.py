@@ -192,6 +192,19 @@ CREATE TABLE IF NOT EXISTS parse_changes (
     changed_at TEXT NOT NULL
 );
 
+-- reports replaced under the same URL or taken down, found by re-crawls (archive/events.py)
+CREATE TABLE IF NOT EXISTS document_events (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    event TEXT NOT NULL,              -- changed, gone
+    old_capture_id INTEGER REFERENCES captures(id),  -- its last capture before (last good one)
+    new_capture_id INTEGER REFERENCES captures(id),  -- the new payload, or the 404/redirect
+    run_id TEXT NOT NULL REFERENCES crawl_runs(id),
+    detail TEXT,                      -- e.g. 'HTTP 404', 'report gone: redirects to the list …'
+    detected_at TEXT NOT NULL,
+    UNIQUE (document_id, run_id, event)
+);
+
 CREATE TABLE IF NOT EXISTS catalog_meta (
     key TEXT PRIMARY KEY,
     value TEXT
@@ -200,12 +213,13 @@ CREATE TABLE IF NOT EXISTS catalog_meta (
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Bring the catalog to the current schema (archive/migrations.py: versioned migrations,
-    recorded in `_sqlite_migrations`) and switch the database to WAL mode. Safe to call on
-    every open, and on a catalog of any earlier release."""
+    """Create the tables and indexes that are missing, apply the pending migrations
+    (archive/migrations.py, recorded in `_sqlite_migrations`) and switch the database to WAL
+    mode. Safe to call on every open, and on a catalog of any earlier release."""
     from archive import migrations
 
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(TABLES)
     migrations.apply(conn)
     conn.execute("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
                  (str(migrations.version(conn)),))

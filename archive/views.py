@@ -88,6 +88,42 @@ SELECT r.id AS report_id, r.agency, r.province, r.city, r.county, r.year, r.temp
 FROM current_reports r JOIN labels l
 WHERE EXISTS (SELECT 1 FROM applications e WHERE e.report_id = r.id AND e.row = l.row)
 """,
+    # every table value of a report as (path, value), the flat form of REPORT_MODEL.md
+    "report_values": """
+SELECT report_id, 'applications.' || row || '.' || "column" AS path, value FROM applications
+UNION ALL
+SELECT report_id, 'active_disclosure.' || item || '.' || category || '.' || measure, value
+FROM active_disclosure
+UNION ALL
+SELECT report_id, 'review_litigation.' || review_group || '.' || measure, value
+FROM review_litigation
+""",
+    # what an office changed: for each report replaced under the same URL, the values that
+    # differ between the latest parse of its old capture and of its new one
+    "document_changes": """
+WITH pairs AS (
+  SELECT e.id AS event_id, e.document_id, e.run_id, e.detected_at, d.url,
+    (SELECT r.id FROM current_reports r WHERE r.capture_id = e.old_capture_id) AS old_report,
+    (SELECT r.id FROM current_reports r WHERE r.capture_id = e.new_capture_id) AS new_report,
+    e.old_capture_id, e.new_capture_id
+  FROM document_events e JOIN documents d ON d.id = e.document_id
+  WHERE e.event = 'changed'
+), paths AS (
+  SELECT p.*, v.path FROM pairs p JOIN report_values v ON v.report_id = p.old_report
+  UNION
+  SELECT p.*, v.path FROM pairs p JOIN report_values v ON v.report_id = p.new_report
+)
+SELECT event_id, document_id, url, run_id, detected_at, path,
+  (SELECT value FROM report_values o WHERE o.report_id = old_report AND o.path = paths.path)
+    AS old_value,
+  (SELECT value FROM report_values n WHERE n.report_id = new_report AND n.path = paths.path)
+    AS new_value,
+  old_capture_id, new_capture_id, old_report AS old_report_id, new_report AS new_report_id
+FROM paths
+WHERE old_value IS NOT new_value
+   OR NOT EXISTS (SELECT 1 FROM report_values o WHERE o.report_id = old_report AND o.path = paths.path)
+   OR NOT EXISTS (SELECT 1 FROM report_values n WHERE n.report_id = new_report AND n.path = paths.path)
+""",
     "failed_checks": """
 SELECT k.report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
   k.rule, k.detail, r.capture_id, r.is_latest

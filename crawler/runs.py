@@ -29,6 +29,7 @@ from pathlib import Path
 from scrapy import signals
 
 from archive.catalog import Catalog, new_run_id
+from archive.events import record_events
 from crawler.lock import CrawlLock
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 from spiders import meta as M
@@ -191,6 +192,7 @@ class RunExtension:
         requests = int(stats.get("downloader/request_count") or 0)
         try:
             per_portal = self.catalog.record_portal_stats(self.config.run_id, self.portals)
+            record_events(self.catalog.conn, self.config.run_id)  # reports changed or gone
             self.catalog.finish_run(self.config.run_id, status, {
                 "requests": requests, "reason": reason, "resumed": self.resumed,
                 "duration_s": round(time.monotonic() - self.started, 2),

@@ -2,18 +2,24 @@
 `demo-revised` portal: the first of its edition 1, the second after the farm switched to
 edition 2 (one report replaced by a corrected file, one taken down, one redirecting to the
 list). Both captures of the replaced report are kept and the change is recorded; the
-removed reports keep their last good capture and are recorded as gone."""
+removed reports keep their last good capture and are recorded as gone; `document_events`
+says so and `document_changes` shows exactly the values the office changed."""
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+from pathlib import Path
 import urllib.request
 
 import pytest
 
+from archive.views import create_views
 from crawler.farm.server import load_config, start_farm
-from tests.test_crawl_farm import run_crawl_subprocess
+from tests.test_crawl_farm import nianbao, run_crawl_subprocess
 
 REVISED = load_config()["revised"]
+EXAMPLES = Path(__file__).parent / "examples"
 PORTAL = "demo-revised"
 
 
@@ -25,8 +31,12 @@ def recrawl(tmp_path_factory):
         first = run_crawl_subprocess(tmp, base, [PORTAL])
         urllib.request.urlopen(base + "/_farm/state?edition=2").read()
         second = run_crawl_subprocess(tmp, base, [PORTAL])
+        parsed = subprocess.run(nianbao() + ["parse", "--data", str(tmp / "data")],
+                                capture_output=True, text=True, timeout=280)
+        assert parsed.returncode == 0, parsed.stderr[-2000:]
         db = sqlite3.connect(tmp / "data" / "archive.db")
         db.row_factory = sqlite3.Row
+        create_views(db)
         yield {"base": base, "first": first["run_id"], "second": second["run_id"], "db": db}
     finally:
         stop()
@@ -71,3 +81,33 @@ def test_the_unchanged_list_page_is_one_payload(recrawl):
     caps = _captures(recrawl, "/revised/zfxxgknb/")
     assert {c["run_id"] for c in caps} == {recrawl["first"], recrawl["second"]}
     assert len({c["payload_sha256"] for c in caps if c["status"] == 200}) == 1
+
+
+def _events(recrawl, path: str) -> list[sqlite3.Row]:
+    return recrawl["db"].execute(
+        "SELECT e.* FROM document_events e JOIN documents d ON d.id = e.document_id "
+        "WHERE d.url = ? ORDER BY e.id", (recrawl["base"] + path,)).fetchall()
+
+
+def test_events_name_what_happened_and_between_which_captures(recrawl):
+    replaced = [c["id"] for c in _captures(recrawl, REVISED["replaced"]) if c["status"] == 200]
+    (changed,) = _events(recrawl, REVISED["replaced"])
+    assert (changed["event"], changed["old_capture_id"], changed["new_capture_id"],
+            changed["run_id"]) == ("changed", replaced[0], replaced[1], recrawl["second"])
+    for kind, answer in (("removed", "HTTP 404"), ("redirected", "report gone")):
+        caps = _captures(recrawl, REVISED[kind])
+        (gone,) = _events(recrawl, REVISED[kind])
+        assert (gone["event"], gone["old_capture_id"], gone["new_capture_id"]) == (
+            "gone", caps[0]["id"], caps[1]["id"])
+        assert gone["detail"].startswith(answer)
+    total = recrawl["db"].execute("SELECT count(*) FROM document_events").fetchone()[0]
+    assert total == 3, "the unchanged pages made no event"
+
+
+def test_document_changes_shows_exactly_the_corrected_values(recrawl):
+    rows = recrawl["db"].execute(
+        "SELECT path, old_value, new_value FROM document_changes").fetchall()
+    expected = load_config()["revised"]["corrections"]
+    old = json.loads((EXAMPLES / "004_1583c84d3300f656.expected.json").read_text("utf-8"))["values"]
+    assert {r["path"]: (r["old_value"], r["new_value"]) for r in rows} == {
+        path: (old[path], value) for path, value in expected.items()}
