@@ -5,6 +5,10 @@ committed at once (WAL mode, `synchronous=NORMAL`), so a crash of the process lo
 already written; a power loss may lose the last commits (the WAL is not fsynced at each
 commit, as the WARC files are flushed but not fsynced), never the database's consistency.
 Rows come back as plain dicts.
+
+The catalog is an index, never the only copy: what it knows beyond the HTTP exchanges goes
+into the WARC files too, as JSON `metadata` records (`"nianbao": "capture"`, `"run"`,
+`"document"`, `"crawl-error"`; built here, written by the crawl, read by archive.reindex).
 """
 from __future__ import annotations
 
@@ -25,6 +29,11 @@ CAPTURE_COLUMNS = (
 )
 # Typed crawl_runs columns filled from the stats dict by finish_run.
 RUN_STAT_COLUMNS = ("requests", "captures", "bytes", "errors", "documents")
+
+# The `nianbao` key of the JSON metadata records, and their format version.
+RECORD_CAPTURE, RECORD_RUN, RECORD_DOCUMENT, RECORD_ERROR = (
+    "capture", "run", "document", "crawl-error")
+RECORD_FORMAT = 1
 
 
 def utc_now() -> str:
@@ -276,6 +285,39 @@ class Catalog:
         return _row(self.conn.execute("SELECT * FROM documents WHERE url = ?",
                                       (url,)).fetchone())
 
+    # -- what the WARC files keep of the catalog (see archive.reindex) ---------------------
+    def run_record(self, run_id: str) -> dict:
+        """A `run` metadata record: the crawl_runs row as it is now, the portals it crawls,
+        and its crawl_run_portals rows (once the run is closed)."""
+        q = self.conn.execute
+        run = self.get_run(run_id)
+        names = json.loads(run["portals"]) if run and run.get("portals") else []
+        portals = [dict(r) for r in q(
+            f"SELECT * FROM portals WHERE name IN ({', '.join('?' * len(names))}) "
+            "ORDER BY name", names)] if names else []
+        per_portal = [dict(r) for r in q(
+            "SELECT * FROM crawl_run_portals WHERE run_id = ? ORDER BY portal", (run_id,))]
+        return {"nianbao": RECORD_RUN, "format": RECORD_FORMAT, "run": run,
+                "portals": portals, "crawl_run_portals": per_portal}
+
+    def document_record(self, url: str, run_id: str) -> dict | None:
+        """A `document` metadata record: the documents row of `url` and its
+        document_captures row for `run_id`, as the pipeline left them."""
+        doc = self.get_document(url)
+        if doc is None:
+            return None
+        link = _row(self.conn.execute(
+            "SELECT * FROM document_captures WHERE document_id = ? AND run_id = ?",
+            (doc["id"], run_id)).fetchone())
+        return {"nianbao": RECORD_DOCUMENT, "format": RECORD_FORMAT, "document": doc,
+                "document_capture": link}
+
+    def crawl_errors_after(self, run_id: str, after_id: int) -> list[dict]:
+        """This run's crawl_errors rows with an id above `after_id`, oldest first."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT * FROM crawl_errors WHERE run_id = ? AND id > ? ORDER BY id",
+            (run_id, after_id))]
+
 
 def archive_exchange(catalog: Catalog, writer, **exchange) -> int:
     """Archive one HTTP exchange (see `archive_exchange_row`); return its capture id."""
@@ -288,17 +330,24 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
                      referrer: str | None = None, rendered: bool = False,
                      protocol: str | None = None, request_body: bytes = b"",
                      not_modified_of: dict | None = None,
-                     challenge: str | None = None) -> dict:
+                     challenge: str | None = None, ip_address: str | None = None,
+                     rendered_dom: bytes | None = None, dom_content_type: str | None = None,
+                     dom_url: str | None = None, metadata: dict | None = None) -> dict:
     """Archive one HTTP exchange: WARC records (a revisit if the payload is already stored)
     and its `captures` row. Returns that row's columns, with its `id`.
 
     :param writer: the run's `archive.warc_writer.WarcWriterFile`
-    :param rendered: a browser produced the body (already content-decoded)
+    :param rendered: a browser fetched the body (already content-decoded)
     :param not_modified_of: the capture a 304 answer confirms (a conditional request): the
         304 becomes a server-not-modified revisit of it, with its payload digest
     :param challenge: the bot challenge met on the way to this response, if any
+    :param ip_address: the server's IP address, when known (WARC-IP-Address)
+    :param rendered_dom: the DOM the browser made of `body` (the server's bytes): written as
+        a `conversion` record referring to the response record
+    :param metadata: when given (even empty), a `capture` metadata record follows the
+        catalog row: every column the WARC records do not say, plus these fields
     """
-    from archive.warc_writer import normalize_headers
+    from archive.warc_writer import Rendered, normalize_headers, original_headers
 
     if status == 304 and not_modified_of is not None:
         sha = not_modified_of["payload_sha256"]
@@ -309,11 +358,16 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         original = catalog.find_payload(sha)
     revisit_of = ((original["final_url"] or original["url"], original["fetched_at"])
                   if original else None)
+    dom = None
+    if rendered_dom is not None:
+        dom = Rendered(rendered_dom, dom_content_type or "text/html; charset=utf-8", dom_url)
     exchange = writer.write_exchange(
         url=url, method=method, request_headers=request_headers, request_body=request_body,
         status=status, response_headers=response_headers, body=body,
         response_url=final_url or url, protocol=protocol, revisit_of=revisit_of,
-        decoded_body=rendered, not_modified_sha256=sha if status == 304 and original else None)
+        revisit_of_id=original["warc_record_id"] if original else None,
+        decoded_body=rendered, not_modified_sha256=sha if status == 304 and original else None,
+        ip_address=ip_address, rendered=dom)
     rec = exchange.response
     headers = normalize_headers(response_headers)
     content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
@@ -326,4 +380,14 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         refers_to=original["id"] if original else None, warc_file=rec.warc_file,
         warc_offset=rec.offset, warc_length=rec.length, warc_record_id=rec.record_id)
     row["id"] = catalog.add_capture(**row)
+    if metadata is not None:
+        fields = {"nianbao": RECORD_CAPTURE, "format": RECORD_FORMAT, "capture_id": row["id"],
+                  "run_id": run_id, "portal": portal, "url": url, "referrer": referrer,
+                  "rendered": bool(rendered), "challenge": challenge, **metadata}
+        if rec.record_type == "revisit":
+            fields.update(refers_to=row["refers_to"], payload_size=row["payload_size"])
+        if original_headers(list(exchange.stored_headers)) != headers:
+            fields["headers"] = headers  # not as the record has them (non-ASCII values)
+        writer.write_metadata(row["final_url"], fields, refers_to=rec.record_id,
+                              concurrent_to=rec.record_id)
     return row

@@ -3,7 +3,10 @@
 `read_capture(data_dir, capture)` seeks to the record at (warc_file, warc_offset), parses it
 with warcio's `ArchiveIterator` and returns the HTTP status, headers and the decoded entity
 body (chunking and Content-Encoding undone by warcio). A `revisit` record holds no payload:
-the body comes from the capture it refers to (`refers_to`).
+the body comes from the capture it refers to (`refers_to`). A page a browser rendered has
+its DOM in the `conversion` record right after its response (or revisit) record, referring
+to it: that DOM is the body by default (what the spider saw and the parser reads), the
+server's own bytes with `server_bytes=True`.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ class Capture:
     record_type: str = "response"
     capture_id: int | None = None
     warc_headers: list[tuple[str, str]] = field(default_factory=list)
+    from_conversion: bool = False  # body is the rendered DOM, not the server's bytes
 
 
 @dataclass
@@ -106,11 +110,31 @@ def _decode(record, raw: bytes) -> bytes | None:
         return None
 
 
-def read_capture(data_dir: Path | str, capture: dict | int) -> Capture:
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
+    return next((v for n, v in headers if n.lower() == name), None)
+
+
+def _rendered_dom(path: Path, row: dict) -> bytes | None:
+    """The DOM of a rendered capture: the conversion record just after its record."""
+    try:
+        rec = read_record(path, int(row["warc_offset"]) + int(row["warc_length"]))
+    except ArchiveReadError:
+        return None
+    if (rec.rec_type != "conversion" or not rec.complete or not row.get("warc_record_id")
+            or _header(rec.warc_headers, "WARC-Refers-To") != row["warc_record_id"]):
+        return None
+    return rec.body if rec.body is not None else rec.raw_payload
+
+
+def read_capture(data_dir: Path | str, capture: dict | int,
+                 server_bytes: bool = False) -> Capture:
     """The capture's status, headers and decoded body, read from its WARC record.
 
     :param data_dir: the archive directory (holding `warc/` and `archive.db`)
     :param capture: a captures row (dict) or a capture id (looked up in `archive.db`)
+    :param server_bytes: for a page the browser rendered, the server's bytes rather than
+        the rendered DOM (there is no DOM when the browser gave no server bytes)
     :raises ArchiveReadError: missing file, no record at the offset, truncated record
     """
     data_dir = Path(data_dir)
@@ -132,10 +156,15 @@ def read_capture(data_dir: Path | str, capture: dict | int) -> Capture:
         raise ArchiveReadError(f"truncated WARC record at {row['warc_file']}:"
                                f"{row['warc_offset']} ({len(rec.raw_payload)} payload bytes)")
     body = rec.body if rec.body is not None else rec.raw_payload
-    if rec.rec_type == "revisit":
+    dom = _rendered_dom(path, row) if row.get("rendered") and not server_bytes else None
+    if dom is not None:
+        body = dom
+    elif rec.rec_type == "revisit":
         if row.get("refers_to") is None:
             raise ArchiveReadError(f"revisit capture {row.get('id')} has no refers_to")
-        original = read_capture(data_dir, _load_capture_row(data_dir, int(row["refers_to"])))
+        # the payload the digest names: the original's server bytes, never its DOM
+        original = read_capture(data_dir, _load_capture_row(data_dir, int(row["refers_to"])),
+                                server_bytes=True)
         body = original.body
     content_type = row.get("content_type")
     if content_type is None:
@@ -150,4 +179,5 @@ def read_capture(data_dir: Path | str, capture: dict | int) -> Capture:
         record_type=rec.rec_type,
         capture_id=row.get("id"),
         warc_headers=rec.warc_headers,
+        from_conversion=dom is not None,
     )

@@ -1,10 +1,14 @@
 """WARC writing with warcio: one `WarcWriterFile` per crawl run.
 
 Files are `data/warc/nianbao-<run_id>-<NNNNN>.warc.gz` (gzip per record, WARC/1.1), rotated
-at a size limit, each opening with a `warcinfo` record. Each HTTP exchange becomes a `request`
-record plus either a `response` record or, when the payload is already archived, a `revisit`
-record (profile identical-payload-digest). Digests are sha256. Every record is flushed as soon
-as it is written, so a crash loses at most the record being written.
+at a size limit, each opening with a `warcinfo` record that every later record names
+(WARC-Warcinfo-ID). Each HTTP exchange becomes a `request` record plus either a `response`
+record or, when the payload is already archived, a `revisit` record (profile
+identical-payload-digest, WARC-Refers-To the record holding it), with WARC-IP-Address when
+known; a page a browser rendered gets its DOM as a `conversion` record right after, referring
+to the response. `write_metadata` adds a JSON `metadata` record (what the catalog knows that
+the HTTP exchange does not say: see archive.reindex). Digests are sha256. Every record is
+flushed as soon as it is written, so a crash loses at most the record being written.
 
 This module knows nothing of Scrapy: callers hand it plain strings, bytes and header lists.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import socket
 from dataclasses import dataclass, replace
@@ -31,6 +36,9 @@ _URL_SAFE = "/%?&=+:;,@!$'()*[]|^`{}"
 
 # Headers that describe the bytes on the wire rather than the bytes we store.
 _TRANSFER_HEADERS = {"transfer-encoding"}
+RENAMED_PREFIX = "X-Archive-Orig-"
+_RENAMEABLE = ("transfer-encoding", "content-encoding", "content-length")
+METADATA_TYPE = "application/json"
 
 
 def software_version() -> str:
@@ -95,8 +103,27 @@ def _archive_headers(headers: list[tuple[str, str]], body_len: int,
         rename = (low in _TRANSFER_HEADERS
                   or (decoded_body and low == "content-encoding")
                   or (low == "content-length" and value.strip() != str(body_len)))
-        out.append(("X-Archive-Orig-" + name if rename else name, value))
+        out.append((RENAMED_PREFIX + name if rename else name, value))
     return out
+
+
+def original_headers(stored: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The response headers as received, from those stored in a record (renames undone)."""
+    out = []
+    for name, value in stored:
+        if (name[:len(RENAMED_PREFIX)].lower() == RENAMED_PREFIX.lower()
+                and name[len(RENAMED_PREFIX):].lower() in _RENAMEABLE):
+            name = name[len(RENAMED_PREFIX):]
+        out.append((name, value))
+    return out
+
+
+def _stored_headers(http: StatusAndHeaders) -> list[tuple[str, str]]:
+    """The header pairs as a reader will parse them from the record (warcio %-encodes
+    non-ASCII values and strips whitespace)."""
+    buff = http.headers_buff or http.to_ascii_bytes()
+    parsed = StatusAndHeadersParser([], verify=False).parse(io.BytesIO(buff))
+    return [tuple(h) for h in parsed.headers]
 
 
 @dataclass(frozen=True)
@@ -112,11 +139,21 @@ class RecordInfo:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """What a browser made of a response: its DOM, serialised, and where the page ended."""
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Exchange:
     request: RecordInfo
     response: RecordInfo  # record_type 'response' or 'revisit'
     payload_sha256: str
     payload_size: int
+    stored_headers: tuple = ()                 # response headers as a reader parses them
+    conversion: RecordInfo | None = None       # the rendered DOM, if any
 
 
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.0/revisit/server-not-modified"
@@ -150,6 +187,7 @@ class WarcWriterFile:
         self._fh: io.BufferedWriter | None = None
         self._writer: _Sha256WARCWriter | None = None
         self._name: str | None = None
+        self._warcinfo_id: str | None = None
         self._seq = 0
         self.files: list[str] = []
 
@@ -175,7 +213,10 @@ class WarcWriterFile:
             "isPartOf": self.run_id,
             "nianbao-run-id": self.run_id,
         }
-        self._write(self._writer.create_warcinfo_record(name, info))
+        record = self._writer.create_warcinfo_record(name, info)
+        self._warcinfo_id = None
+        self._write(record)
+        self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
 
     def _ensure_file(self) -> None:
         if self._fh is None or self._fh.tell() >= self.max_size:
@@ -184,7 +225,7 @@ class WarcWriterFile:
     def _close_file(self) -> None:
         if self._fh is not None:
             self._fh.close()
-        self._fh = self._writer = self._name = None
+        self._fh = self._writer = self._name = self._warcinfo_id = None
 
     def close(self) -> None:
         self._close_file()
@@ -198,6 +239,8 @@ class WarcWriterFile:
     # -- records -----------------------------------------------------------------------
     def _write(self, record) -> RecordInfo:
         assert self._fh is not None and self._writer is not None and self._name
+        if self._warcinfo_id:
+            record.rec_headers.add_header("WARC-Warcinfo-ID", self._warcinfo_id)
         start = self._fh.tell()
         self._writer.write_record(record)  # flushes the gzip member and the file
         if self.fsync:
@@ -212,8 +255,11 @@ class WarcWriterFile:
                        reason: str | None = None, protocol: str | None = None,
                        fetched_at: datetime | None = None, request_body: bytes = b"",
                        revisit_of: tuple[str, str] | None = None,
+                       revisit_of_id: str | None = None,
                        decoded_body: bool = False,
-                       not_modified_sha256: str | None = None) -> Exchange:
+                       not_modified_sha256: str | None = None,
+                       ip_address: str | None = None,
+                       rendered: Rendered | None = None) -> Exchange:
         """Write a request record and a response (or revisit) record for one exchange.
 
         :param url: the URL requested (the request record's target; query string kept)
@@ -223,11 +269,15 @@ class WarcWriterFile:
         :param body: the payload as received (Content-Encoding intact, chunking undone)
         :param revisit_of: (target URI, WARC-Date) of the record already holding this
             payload: a revisit record is written instead of the bytes
-        :param decoded_body: the body is already content-decoded (a browser rendered it):
+        :param revisit_of_id: that record's WARC-Record-ID (the revisit's WARC-Refers-To)
+        :param decoded_body: the body is already content-decoded (a browser fetched it):
             Content-Encoding is kept as X-Archive-Orig-Content-Encoding
         :param not_modified_sha256: the server answered 304 to a conditional request for the
             payload `revisit_of` holds, whose sha256 this is: the revisit record gets the
             server-not-modified profile and that payload's digest
+        :param ip_address: the server's address (WARC-IP-Address), when known
+        :param rendered: the DOM a browser made of the page: a `conversion` record referring
+            to the response (or revisit) record, written right after it
         """
         self._ensure_file()
         protocol = protocol or "HTTP/1.1"
@@ -263,21 +313,52 @@ class WarcWriterFile:
             http_headers=req_http,
             warc_headers_dict={"WARC-Type": "request", "WARC-Record-ID": req_id,
                                "WARC-Date": date, "WARC-Concurrent-To": resp_id})
+        resp_warc = {"WARC-Record-ID": resp_id, "WARC-Date": date,
+                     "WARC-Concurrent-To": req_id}
+        if ip_address:
+            resp_warc["WARC-IP-Address"] = str(ip_address)
         if revisit_of is None:
             response = writer.create_warc_record(
                 response_url, "response", payload=io.BytesIO(body), length=len(body),
-                http_headers=resp_http,
-                warc_headers_dict={"WARC-Type": "response", "WARC-Record-ID": resp_id,
-                                   "WARC-Date": date, "WARC-Concurrent-To": req_id})
+                http_headers=resp_http, warc_headers_dict={"WARC-Type": "response", **resp_warc})
         else:
+            if revisit_of_id:
+                resp_warc["WARC-Refers-To"] = revisit_of_id
             response = writer.create_revisit_record(
                 response_url, sha256_to_warc_digest(sha), revisit_of[0], revisit_of[1],
-                http_headers=resp_http,
-                warc_headers_dict={"WARC-Type": "revisit", "WARC-Record-ID": resp_id,
-                                   "WARC-Date": date, "WARC-Concurrent-To": req_id})
+                http_headers=resp_http, warc_headers_dict={"WARC-Type": "revisit", **resp_warc})
             if not_modified_sha256:
                 response.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
         req_info = self._write(request)
         resp_info = self._write(response)
         resp_info = replace(resp_info, payload_sha256=sha)
-        return Exchange(req_info, resp_info, sha, len(body))
+        conversion = None
+        if rendered is not None:
+            conversion = self._write(writer.create_warc_record(
+                rendered.url or response_url, "conversion", payload=io.BytesIO(rendered.body),
+                length=len(rendered.body), warc_content_type=rendered.content_type,
+                warc_headers_dict={"WARC-Type": "conversion", "WARC-Date": date,
+                                   "WARC-Refers-To": resp_id}))
+        return Exchange(req_info, resp_info, sha, len(body),
+                        stored_headers=tuple(_stored_headers(resp_http)), conversion=conversion)
+
+    def write_metadata(self, uri: str, fields: dict, *, refers_to: str | None = None,
+                       concurrent_to: str | None = None,
+                       date: datetime | None = None) -> RecordInfo:
+        """Write a `metadata` record holding `fields` as JSON (application/json).
+
+        :param uri: its WARC-Target-URI (the page it describes, or a urn:nianbao: name)
+        :param refers_to: the WARC-Record-ID of the record it describes
+        :param concurrent_to: the WARC-Record-ID of a record of the same capture event
+        """
+        self._ensure_file()
+        assert self._writer is not None
+        payload = json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+        headers = {"WARC-Type": "metadata", "WARC-Date": warc_date(date)}
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        return self._write(self._writer.create_warc_record(
+            uri, "metadata", payload=io.BytesIO(payload), length=len(payload),
+            warc_content_type=METADATA_TYPE, warc_headers_dict=headers))

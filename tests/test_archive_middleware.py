@@ -274,3 +274,228 @@ def test_304_to_a_conditional_request_is_a_server_not_modified_revisit(mw, data_
         fh.seek(second["warc_offset"])
         record = next(iter(ArchiveIterator(fh)))
     assert record.rec_headers.get_header("WARC-Profile").endswith("/revisit/server-not-modified")
+
+
+# -- what the catalog knows, kept in the WARC files too (archive.reindex reads it) -----------
+def warc_records(data_dir) -> list:
+    """(type, WARC headers, JSON or payload) of every record, in file order."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    out = []
+    for path in sorted((data_dir / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for r in ArchiveIterator(fh):
+                body = r.content_stream().read()
+                if r.rec_type == "metadata":
+                    body = json.loads(body)
+                out.append((r.rec_type, r.rec_headers, body))
+    return out
+
+
+def test_each_capture_has_a_metadata_record_with_what_the_exchange_does_not_say(mw, data_dir):
+    import ipaddress
+
+    url = "http://www.a.gov.cn/xxgk/ndbg/2023.html"
+    req = Request(url, headers={"Referer": "http://www.a.gov.cn/xxgk/ndbg/"},
+                  meta={M.PORTAL: "demo-town", M.KIND: M.PAGE, M.LINK_TEXT: "2023年年度报告",
+                        M.REFERRER: "http://www.a.gov.cn/xxgk/ndbg/", M.DEPTH: 0})
+    resp = HtmlResponse(url, body=PAGE, headers={"Content-Type": "text/html"}, request=req,
+                        ip_address=ipaddress.ip_address("10.1.2.3"))
+    mw.process_response(req, resp)
+    [row] = captures(data_dir)
+    records = warc_records(data_dir)
+    [response] = [h for t, h, _ in records if t == "response"]
+    assert response.get_header("WARC-IP-Address") == "10.1.2.3"
+    [meta] = [(h, b) for t, h, b in records if t == "metadata" and b["nianbao"] == "capture"]
+    headers, fields = meta
+    assert headers.get_header("WARC-Refers-To") == row["warc_record_id"]
+    assert headers.get_header("WARC-Concurrent-To") == row["warc_record_id"]
+    assert headers.get_header("Content-Type") == "application/json"
+    assert fields["capture_id"] == row["id"] and fields["run_id"] == RUN
+    assert fields["portal"] == "demo-town" and fields["kind"] == "page"
+    assert fields["link_text"] == "2023年年度报告" and fields["rendered"] is False
+    assert fields["found_on"] == fields["referrer"] == "http://www.a.gov.cn/xxgk/ndbg/"
+    assert "headers" not in fields  # the record's own headers say them
+
+
+def test_run_record_at_open_and_close(crawler, data_dir):
+    m = build_from_crawler(ArchiveMiddleware, crawler)
+    crawler.signals.send_catch_log(signals.spider_opened, spider=crawler.spider)
+    crawler.signals.send_catch_log(signals.spider_closed, spider=crawler.spider,
+                                   reason="finished")
+    runs = [(h, b) for t, h, b in warc_records(data_dir)
+            if t == "metadata" and b["nianbao"] == "run"]
+    assert len(runs) == 2 and m.writer is None
+    for headers, fields in runs:
+        assert headers.get_header("WARC-Target-URI") == f"urn:nianbao:run:{RUN}"
+        assert fields["run"]["id"] == RUN and fields["run"]["status"] == "running"
+
+
+def test_document_and_error_records_follow_the_pipeline(mw, data_dir, crawler):
+    from archive.catalog import Catalog
+    from spiders.items import CrawlErrorItem, DocumentItem
+
+    url = "http://www.a.gov.cn/nb/2023.pdf"
+    req = Request(url, meta={M.PORTAL: "demo-town", M.KIND: M.ATTACHMENT})
+    mw.process_response(req, Response(url, body=b"%PDF-1.7 report", request=req))
+    capture_id = req.meta[M.CAPTURE_ID]
+    with Catalog(data_dir / "archive.db") as cat:  # what DocumentPipeline does
+        cat.upsert_document("demo-town", url, "2023年报", "attachment", None, RUN, capture_id)
+        cat.add_crawl_error(RUN, "demo-town", "http://www.a.gov.cn/gone.html", "HTTP 404")
+    item = DocumentItem(url=url, title="2023年报", portal="demo-town", referrer=None,
+                        kind="attachment", capture_id=capture_id)
+    crawler.signals.send_catch_log(signals.item_scraped, item=item, response=None,
+                                   spider=crawler.spider)
+    crawler.signals.send_catch_log(
+        signals.item_scraped, item=CrawlErrorItem(url="http://www.a.gov.cn/gone.html",
+                                                  portal="demo-town", error="HTTP 404"),
+        response=None, spider=crawler.spider)
+    records = [(h, b) for t, h, b in warc_records(data_dir) if t == "metadata"]
+    [(dh, doc)] = [(h, b) for h, b in records if b["nianbao"] == "document"]
+    [row] = captures(data_dir)
+    assert dh.get_header("WARC-Refers-To") == row["warc_record_id"]
+    assert doc["document"]["url"] == url and doc["document"]["kind"] == "attachment"
+    assert doc["document_capture"]["capture_id"] == capture_id
+    assert doc["document_capture"]["change"] == "new"
+    [(_, err)] = [(h, b) for h, b in records if b["nianbao"] == "crawl-error"]
+    assert err["crawl_error"]["error"] == "HTTP 404"
+    # written once, not again at close
+    crawler.signals.send_catch_log(signals.spider_closed, spider=crawler.spider,
+                                   reason="finished")
+    assert len([b for t, _, b in warc_records(data_dir)
+                if t == "metadata" and b["nianbao"] == "crawl-error"]) == 1
+
+
+def test_download_exception_is_kept_as_a_crawl_error_record(mw, data_dir):
+    req = Request("http://www.a.gov.cn/slow.html", meta={M.PORTAL: "demo-town"})
+    mw.process_exception(req, TxTimeoutError("took too long"))
+    [err] = [b for t, _, b in warc_records(data_dir)
+             if t == "metadata" and b["nianbao"] == "crawl-error"]
+    assert err["crawl_error"]["url"] == "http://www.a.gov.cn/slow.html"
+    assert "TimeoutError" in err["crawl_error"]["error"]
+
+
+# -- rendered pages: the server's bytes, and the DOM as a conversion record -----------------
+class FakeFrame:
+    parent_frame = None
+
+
+class FakeRequest:
+    def __init__(self, navigation=True, frame=None):
+        self._navigation = navigation
+        self.frame = frame or FakeFrame()
+
+    def is_navigation_request(self):
+        return self._navigation
+
+
+class FakePlaywrightResponse:
+    def __init__(self, url, status, body=b"", headers=(), navigation=True, frame=None,
+                 fail=None):
+        self.url, self.status, self.status_text = url, status, "OK" if status == 200 else ""
+        self.request = FakeRequest(navigation, frame)
+        self._body, self._headers, self._fail = body, headers, fail
+
+    async def body(self):
+        if self._fail:
+            raise self._fail
+        return self._body
+
+    async def headers_array(self):
+        return [{"name": n, "value": v} for n, v in self._headers]
+
+    async def server_addr(self):
+        return {"ipAddress": "127.0.0.1", "port": 80}
+
+
+def test_navigation_recorder_keeps_the_last_main_frame_document():
+    import asyncio
+
+    from crawler.middleware import NavigationRecorder
+
+    class Child:
+        parent_frame = FakeFrame()
+
+    rec = NavigationRecorder()
+    rec.on_response(FakePlaywrightResponse("http://a.gov.cn/", 412, b"challenge"))
+    rec.on_response(FakePlaywrightResponse("http://a.gov.cn/", 302))
+    rec.on_response(FakePlaywrightResponse("http://a.gov.cn/", 200, b"real page",
+                                           [("Content-Type", "text/html"),
+                                            ("Content-Encoding", "gzip")]))
+    rec.on_response(FakePlaywrightResponse("http://a.gov.cn/app.js", 200, navigation=False))
+    rec.on_response(FakePlaywrightResponse("http://a.gov.cn/frame", 200, frame=Child()))
+    asyncio.run(rec.keep_original(page=None))
+    assert rec.original.body == b"real page" and rec.original.status == 200
+    assert rec.original.headers == [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    assert rec.original.ip_address == "127.0.0.1" and rec.problem is None
+
+    broken = NavigationRecorder()
+    broken.on_response(FakePlaywrightResponse("http://a.gov.cn/", 200,
+                                              fail=RuntimeError("body evicted")))
+    asyncio.run(broken.keep_original(page=None))
+    assert broken.original is None and "body evicted" in broken.problem
+
+
+def test_browser_request_gets_a_recorder_and_its_meta_back(mw):
+    from scrapy_playwright.page import PageMethod
+
+    wait = PageMethod("wait_for_load_state", "networkidle")
+    methods = [wait]
+    req = Request("http://a.gov.cn/list", meta={"playwright": True,
+                                                "playwright_page_methods": methods})
+    assert mw.process_request(req) is None
+    installed = req.meta["playwright_page_methods"]
+    assert installed[0] is wait and len(installed) == 2 and callable(installed[1].method)
+    assert callable(req.meta["playwright_page_event_handlers"]["response"])
+    assert methods == [wait]  # the request's own list is not changed
+    mw.process_response(req, page_response("http://a.gov.cn/list", request=req))
+    assert req.meta["playwright_page_methods"] is methods
+    assert "playwright_page_event_handlers" not in req.meta
+    assert not [k for k in req.meta if "recorder" in k]
+    plain = Request("http://a.gov.cn/plain")
+    mw.process_request(plain)
+    assert "playwright_page_methods" not in plain.meta
+
+
+def test_rendered_page_keeps_server_bytes_and_dom_as_conversion(mw, data_dir):
+    from crawler.middleware import ServerResponse
+
+    url = "http://www.a.gov.cn/jslist/"
+    server = b"<html><body><div id=list></div><script src=list.js></script></body></html>"
+    dom = "<html><body><div id=list><a href=r.html>2023年报</a></div></body></html>".encode()
+    req = Request(url, meta={"playwright": True, M.PORTAL: "demo-js", M.KIND: M.LIST})
+    mw.process_request(req)
+    recorder = next(v for k, v in req.meta.items() if "recorder" in k)
+    recorder.original = ServerResponse(url, 200, "OK", [("Content-Type", "text/html"),
+                                                        ("Content-Encoding", "gzip")],
+                                       server, "127.0.0.1")
+    mw.process_response(req, page_response(url, body=dom, request=req))
+    [row] = captures(data_dir)
+    assert row["rendered"] == 1 and row["payload_size"] == len(server)
+    assert ["Content-Encoding", "gzip"] in json.loads(row["headers"])
+    kinds = [(t, h, b) for t, h, b in warc_records(data_dir) if t != "warcinfo"]
+    types = [t for t, _, _ in kinds]
+    i = types.index("response")
+    assert types[i:i + 3] == ["response", "conversion", "metadata"]
+    response, conversion = kinds[i][1], kinds[i + 1][1]
+    assert kinds[i][2] == server and kinds[i + 1][2] == dom
+    assert response.get_header("WARC-IP-Address") == "127.0.0.1"
+    assert conversion.get_header("WARC-Refers-To") == response.get_header("WARC-Record-ID")
+    assert conversion.get_header("Content-Type") == "text/html; charset=utf-8"
+    assert kinds[i + 2][2]["body"] == "server"
+    assert read_capture(data_dir, row["id"]).body == dom
+    assert read_capture(data_dir, row["id"], server_bytes=True).body == server
+
+
+def test_rendered_page_without_server_bytes_says_so(mw, data_dir):
+    url = "http://www.a.gov.cn/jslist/"
+    req = Request(url, meta={"playwright": True})
+    mw.process_request(req)  # the browser never called the recorder
+    mw.process_response(req, page_response(url, request=req))
+    [row] = captures(data_dir)
+    assert read_capture(data_dir, row["id"]).body == PAGE  # the DOM, as before
+    [fields] = [b for t, _, b in warc_records(data_dir)
+                if t == "metadata" and b["nianbao"] == "capture"]
+    assert fields["body"] == "rendered-dom"
+    assert fields["original_missing"] == "the page's last method never ran"
+    assert "conversion" not in [t for t, _, _ in warc_records(data_dir)]

@@ -209,3 +209,73 @@ def test_digest_helpers_round_trip():
     hexd = hashlib.sha256(b"x").hexdigest()
     assert warc_digest_to_sha256(sha256_to_warc_digest(hexd)) == hexd
     assert warc_digest_to_sha256("sha1:ABC") is None
+
+
+def test_rendered_page_gets_a_conversion_record_referring_to_its_response(writer, tmp_path):
+    from archive.warc_writer import Rendered
+
+    dom = "<html><body><a href=r.html>2023年报</a></body></html>".encode("gbk")
+    ex = write_one(writer, decoded_body=True, ip_address="10.0.0.7",
+                   rendered=Rendered(dom, "text/html; charset=gbk", "http://a.gov.cn/l#x"))
+    records = read_all(tmp_path / "warc" / ex.response.warc_file)
+    assert [r["type"] for r in records] == ["warcinfo", "request", "response", "conversion"]
+    resp, conv = records[2], records[3]
+    assert resp["raw"] == BODY and conv["raw"] == dom  # the server's bytes, then the DOM
+    assert resp["warc"].get_header("WARC-IP-Address") == "10.0.0.7"
+    assert conv["warc"].get_header("WARC-Refers-To") == ex.response.record_id
+    assert conv["warc"].get_header("WARC-Target-URI") == "http://a.gov.cn/l#x"
+    assert conv["warc"].get_header("Content-Type") == "text/html; charset=gbk"
+    assert conv["http"] is None
+    # right after its response: the reader finds it there
+    assert ex.conversion.offset == ex.response.offset + ex.response.length
+    assert (ex.conversion.offset, ex.conversion.length) == (conv["offset"], conv["length"])
+    assert conv["warc"].get_header("WARC-Warcinfo-ID") == records[0]["warc"].get_header(
+        "WARC-Record-ID")
+
+
+def test_metadata_record_is_json_referring_to_its_record(writer, tmp_path):
+    import json
+
+    ex = write_one(writer)
+    info = writer.write_metadata("http://a.gov.cn/x", {"nianbao": "capture", "portal": "淮安"},
+                                 refers_to=ex.response.record_id,
+                                 concurrent_to=ex.response.record_id)
+    meta = read_all(tmp_path / "warc" / info.warc_file)[-1]
+    assert meta["type"] == info.record_type == "metadata"
+    assert meta["warc"].get_header("Content-Type") == "application/json"
+    assert meta["warc"].get_header("WARC-Refers-To") == ex.response.record_id
+    assert meta["warc"].get_header("WARC-Concurrent-To") == ex.response.record_id
+    assert json.loads(meta["raw"]) == {"nianbao": "capture", "portal": "淮安"}
+
+
+def test_revisit_names_the_record_it_refers_to(writer, tmp_path):
+    first = write_one(writer)
+    ex = write_one(writer, url="http://a.gov.cn/copy",
+                   revisit_of=("http://a.gov.cn/x", first.response.warc_date),
+                   revisit_of_id=first.response.record_id)
+    revisit = read_all(tmp_path / "warc" / ex.response.warc_file)[-1]
+    assert revisit["warc"].get_header("WARC-Refers-To") == first.response.record_id
+
+
+def test_stored_headers_say_how_a_reader_sees_them(writer):
+    from archive.warc_writer import original_headers
+
+    ex = write_one(writer)
+    assert original_headers(list(ex.stored_headers)) == RESP_HEADERS
+    ex = writer.write_exchange(url="http://a.gov.cn/f", method="GET", request_headers=[],
+                               status=200, body=b"x", response_headers=[
+                                   ("Content-Disposition", 'attachment; filename="年报.pdf"')])
+    assert original_headers(list(ex.stored_headers)) != [
+        ("Content-Disposition", 'attachment; filename="年报.pdf"')]  # %-encoded by warcio
+
+
+def test_warcio_check_passes_with_conversion_and_metadata(writer, tmp_path):
+    from archive.warc_writer import Rendered
+
+    ex = write_one(writer, rendered=Rendered(b"<html>dom</html>"))
+    writer.write_metadata("urn:nianbao:run:R", {"nianbao": "run"}, refers_to=ex.response.record_id)
+    writer.close()
+    warcio = Path(sys.executable).parent / "warcio"
+    result = subprocess.run([str(warcio), "check", "-v", *writer.files],
+                            cwd=tmp_path / "warc", capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
