@@ -38,6 +38,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import TextResponse
 
 from archive.catalog import RECORD_ERROR, RECORD_FORMAT, Catalog, archive_exchange_row
+from archive.repair import repair_warcs
 from archive.warc_writer import WarcWriterFile
 from crawler.challenge import rendered_status
 from spiders import meta as M
@@ -141,8 +142,14 @@ class ArchiveMiddleware:
     # -- lifecycle -----------------------------------------------------------------------
     def open(self, spider=None) -> None:
         if self.catalog is None:
+            repaired = repair_warcs(self.config.data_dir)  # a killed crawl's torn tail
+            if repaired.repaired:
+                logger.warning("ARCHIVE REPAIRED after a crash: %s", repaired.describe())
             self.catalog = Catalog(self.config.catalog_path)
             self.catalog.ensure_run(self.run_id)
+            if repaired.repaired:
+                self.catalog.add_crawl_error(self.run_id, None, "urn:nianbao:repair",
+                                             "archive repaired: " + repaired.describe(), None)
             self.writer = WarcWriterFile(self.config.warc_dir, self.run_id,
                                          self.config.warc_max_size)
             if spider is not None:  # the run as RunExtension started it
