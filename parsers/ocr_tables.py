@@ -7,12 +7,12 @@ scanner's shift of the page is taken out by lining up the tables' left edges.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .document import Table
 from .ocr_page import Page, PageGrid
-from .reader_text import is_numeric, join_pieces, squeeze_grid, starts_with_marker
+from .pdf_tables import glue_split_row
+from .reader_text import squeeze_grid
 
 EDGE_TOL = 0.012  # of the page width: column edges of one table on two pages agree this well
 
@@ -70,7 +70,7 @@ def join(a: Span, b: Span) -> Span | None:
     first = min((c.r for c in lower), default=0)
     for c in lower:
         c.r += a.nrows - first
-    _glue_split_row(upper, lower, a.nrows)
+    glue_split_row(upper, lower, a.nrows)  # the PDF reader's rule, on OCR's cells
     cells = upper + lower
     return _squeeze_rows(Span(xs, cells, a.nrows + b.nrows - first, a.page, b.last_page, a.top,
                               b.bottom, a.width))
@@ -101,39 +101,6 @@ def _drop_repeated_header(upper: list[Piece], lower: list[Piece]) -> list[Piece]
     if not n or any(c.r < n < c.r + c.rs for c in lower):
         return lower
     return [c for c in lower if c.r >= n]
-
-
-def _is_label(text: str) -> bool:
-    return bool(re.search(r"[\u4e00-\u9fffA-Za-z]", text)) and not is_numeric(text)
-
-
-def _glue_split_row(upper: list[Piece], lower: list[Piece], boundary: int) -> None:
-    """The break cut a row (or a spanned label) in two: merge the continuation's first row
-    into the cells above. Leading empty cells under a label continue its span (the
-    三、本年度办理结果 column); the first label fragment continues the label above (（四）无 +
-    法提供); when all after that fragment is empty, the whole row was cut and is merged."""
-    above = {(c.c, c.cs): c for c in upper if c.r + c.rs == boundary}
-    first = sorted((c for c in lower if c.r == boundary), key=lambda c: c.c)
-    merged = []
-    for i, cell in enumerate(first):
-        up = above.get((cell.c, cell.cs))
-        if up is None:
-            break
-        if not cell.text:
-            if not _is_label(up.text):
-                break
-            merged.append((up, cell))
-            continue
-        if _is_label(cell.text) and not starts_with_marker(cell.text) and _is_label(up.text):
-            merged.append((up, cell))
-            rest = first[i + 1:]
-            if rest and all(not c.text for c in rest) and all((c.c, c.cs) in above for c in rest):
-                merged.extend((above[(c.c, c.cs)], c) for c in rest)
-        break
-    for up, cell in merged:
-        up.text = join_pieces([up.text, cell.text])
-        up.rs += cell.rs
-        lower.remove(cell)
 
 
 def _squeeze_rows(s: Span) -> Span:

@@ -164,7 +164,7 @@ def join_grids(a: Grid, b: Grid) -> Grid | None:
         return a
     cells = [Cell(c.r, c.c, c.rs, c.cs, c.text) for c in a.cells]
     moved = [Cell(c.r + a.nrows, c.c, c.rs, c.cs, c.text) for c in b.cells]
-    _glue_split_row(cells, moved, a.nrows)
+    glue_split_row(cells, moved, a.nrows)
     grid = Grid(cells + moved, a.nrows + b.nrows, a.xs, a.page, a.top, b.bottom, a.pages + b.pages)
     return _drop_empty_rows(grid)
 
@@ -198,8 +198,9 @@ def _is_label(text: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fffA-Za-z]", text)) and not is_numeric(text)
 
 
-def _glue_split_row(above_cells: list[Cell], below: list[Cell], boundary: int) -> None:
-    """Merge the continuation's first-row cells into the cells above the page break:
+def glue_split_row(above_cells: list, below: list, boundary: int) -> None:
+    """Merge the continuation's first-row cells into the cells above the page break (cells
+    with r, c, rs, cs and a settable text: this module's `Cell`, OCR's `Piece`):
     leading empty cells under a label continue its span (the '三、本年度办理结果' column),
     the first label fragment continues the label above ('（四）无' + '法提供'); when everything
     after that fragment is empty, the whole row was split and is merged."""
