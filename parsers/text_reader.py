@@ -1,14 +1,18 @@
-"""Plain text (as other tools extract it from PDFs and web pages) -> Document.
+"""Plain text (as other tools extract it from Word files, PDFs and web pages) -> Document.
 
-Table shapes that occur: tab-separated lines (blank lines inside a table are skipped, a
-label broken over two lines stays two rows for the builder to join); one cell per line (a
-label line followed by its numbers, one per line); a row per line with its cells separated
-by spaces, the way PDF text extraction gives them (`一、本年新收… 3001 53 0 0 61 4 3119`,
-with long labels wrapped onto lines of their own); Markdown pipe tables; and mixes. Spaced
-and pipe rows are turned into tab rows first, with the short label and header lines
-around them, so one table builder serves all. Markdown headings (`#`) and bullets (`- `)
-are unwrapped. Text tables are marked `aligned=False`: their columns do not line up, only
-the order of cells on a line means something.
+Table shapes that occur: Apache Tika's tab-per-cell lines (parsers/text_cells.py, read
+first); tab-separated lines (blank lines inside a table are skipped, a label broken over
+two lines stays two rows for the builder to join); one cell per line (a label line followed
+by its numbers, one per line; in LibreOffice's text export an empty line is an empty cell);
+a row per line with its cells separated by spaces, the way PDF text extraction gives them
+(`一、本年新收… 3001 53 0 0 61 4 3119`, with long labels wrapped onto lines of their own:
+such rows lose their blank cells, and the table says which rows they are, `packed_rows`);
+Markdown pipe tables (`<br>` inside a cell, a label left outside above its values row); and
+mixes. Spaced and pipe rows are turned into tab rows first, with the short label and header
+lines around them, so one table builder serves all; page footers (— 5 —) are dropped.
+Markdown headings (`#`) and bullets (`- `) are unwrapped. Text tables are marked
+`aligned=False`: their columns do not line up, only the order of cells on a line means
+something.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from parsers.reader_text import join_pieces
 from parsers.sections import match_section_heading
 from parsers.text_cells import cell_line_rows, cell_line_runs
 
-_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")  # Apache Tika writes Word bookmarks so
+_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")  # how Apache Tika writes a Word bookmark
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
