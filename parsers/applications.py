@@ -262,7 +262,7 @@ def _text_cells(key: str, view: RowView, warnings: list[str]) -> list[str]:
     fitted, notes = fit_values(view.values, _WIDTH)
     readings = [(fitted, notes)]
     row = view.table.rows[view.index]
-    positions = getattr(view, "positions", None)
+    positions = view.positions
     if positions and len(row) - len(view.values) <= positions[0]:
         by_header = [row[p] if p < len(row) else "" for p in positions]
         readings.insert(0, (by_header, ["read by the header row's column positions"]))
