@@ -20,11 +20,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+
+from archive.verify import gzip_member_complete
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
@@ -86,24 +87,6 @@ class ExportResult:
         return "\n".join(lines)
 
 
-def _gzip_member_complete(path: Path, offset: int, length: int) -> bool:
-    """Whether the gzip member at [offset, offset+length) ends with its trailer."""
-    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        remaining = length
-        while remaining > 0 and not d.eof:
-            buf = fh.read(min(_CHUNK, remaining))
-            if not buf:
-                return False
-            remaining -= len(buf)
-            try:
-                d.decompress(buf)
-            except zlib.error:
-                return False
-    return d.eof
-
-
 def scan_warc(path: Path) -> _Scan:
     """The complete records of one WARC file and where the last of them ends."""
     records: dict[int, _Record] = {}
@@ -132,7 +115,7 @@ def scan_warc(path: Path) -> _Scan:
         problem = f"unreadable after offset {good_end}: {type(e).__name__}: {e}"
     # warcio reads a gzip member cut short in its trailer without complaint
     if (problem is None and last is not None and path.name.endswith(".gz")
-            and not _gzip_member_complete(path, *last)):
+            and not gzip_member_complete(path, *last)):
         problem = (f"torn {records[last[0]].rec_type} record at offset {last[0]} "
                    f"(gzip member cut short)")
         del records[last[0]]

@@ -28,7 +28,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import (CAPTURE_COLUMNS, RECORD_CAPTURE, RECORD_DOCUMENT, RECORD_ERROR,
                              RECORD_RUN, connect)
-from archive.verify import _gzip_member_complete
+from archive.verify import gzip_member_complete
 from archive.warc_writer import METADATA_TYPE, original_headers, warc_digest_to_sha256
 
 DB_NAME = "archive.db"
@@ -96,6 +96,34 @@ class _Record:
         return (self.h("WARC-Date") or "", self.file, self.offset)
 
 
+def read_through(record, records, name: str, base: int = 0) -> tuple[_Record | None, str]:
+    """Read the record `records` (a warcio ArchiveIterator over a file read from offset
+    `base`) is at to its end: (the `_Record` kept of it, ''), or (None, why) when its payload
+    is shorter than its headers say (a torn record). The record's offset and length are
+    only known once it has been read through."""
+    keep_content = record.rec_type in ("metadata", "warcinfo")
+    digest, size, chunks = hashlib.sha256(), 0, []
+    while buf := record.raw_stream.read(_CHUNK):
+        digest.update(buf)
+        size += len(buf)
+        if keep_content:
+            chunks.append(buf)
+    offset, length = base + records.get_record_offset(), records.get_record_length()
+    expected = record.payload_length if record.payload_length >= 0 else record.length
+    if expected is not None and size < expected:
+        return None, f"{offset}: torn {record.rec_type} record ({size} of {expected} bytes)"
+    http = record.http_headers
+    headers: dict[str, str] = {}
+    for n, v in record.rec_headers.headers:
+        headers.setdefault(n.lower(), v)
+    return _Record(
+        record.rec_type, name, offset, length, headers,
+        [tuple(x) for x in http.headers] if http is not None else [],
+        http.statusline if http is not None else None,
+        http.protocol if http is not None else None,
+        digest.hexdigest(), size, b"".join(chunks) if keep_content else None), ""
+
+
 def _read_file(path: Path, problems: list[str]) -> list[_Record]:
     """Every complete record of one WARC file, in order; torn ones reported and left out."""
     name, out, end = path.name, [], 0
@@ -103,30 +131,12 @@ def _read_file(path: Path, problems: list[str]) -> list[_Record]:
         with open(path, "rb") as fh:
             it = ArchiveIterator(fh)
             for record in it:
-                keep_content = record.rec_type in ("metadata", "warcinfo")
-                digest, size, chunks = hashlib.sha256(), 0, []
-                while buf := record.raw_stream.read(_CHUNK):
-                    digest.update(buf)
-                    size += len(buf)
-                    if keep_content:
-                        chunks.append(buf)
-                offset, length = it.get_record_offset(), it.get_record_length()
-                end = offset + length
-                expected = record.payload_length if record.payload_length >= 0 else record.length
-                if expected is not None and size < expected:
-                    problems.append(f"{name}:{offset}: torn {record.rec_type} record "
-                                    f"({size} of {expected} bytes): left out")
+                kept, why = read_through(record, it, name)
+                end = it.get_record_offset() + it.get_record_length()
+                if kept is None:
+                    problems.append(f"{name}:{why}: left out")
                     continue
-                http = record.http_headers
-                headers: dict[str, str] = {}
-                for n, v in record.rec_headers.headers:
-                    headers.setdefault(n.lower(), v)
-                out.append(_Record(
-                    record.rec_type, name, offset, length, headers,
-                    [tuple(x) for x in http.headers] if http is not None else [],
-                    http.statusline if http is not None else None,
-                    http.protocol if http is not None else None,
-                    digest.hexdigest(), size, b"".join(chunks) if keep_content else None))
+                out.append(kept)
     except Exception as e:  # a damaged file must not stop the rebuild
         problems.append(f"{name}: unreadable after offset {end} (a torn record?): "
                         f"{type(e).__name__}: {e}; the records before it are indexed")
@@ -135,7 +145,7 @@ def _read_file(path: Path, problems: list[str]) -> list[_Record]:
     if end < size:
         problems.append(f"{name}: {size - end} bytes after the last complete record at offset "
                         f"{end} (a half-written record?): left out")
-    elif out and not _gzip_member_complete(path, out[-1].offset, out[-1].length):
+    elif out and not gzip_member_complete(path, out[-1].offset, out[-1].length):
         last = out.pop()
         problems.append(f"{name}:{last.offset}: last record's gzip member is torn "
                         f"(a half-written {last.rec_type} record): left out")

@@ -25,7 +25,6 @@ Nothing complete is lost; `describe()` says what was done.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,10 +34,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.verify import _gzip_member_complete
+from archive.verify import gzip_member_complete
 
 QUARANTINE = "quarantine"
-_CHUNK = 1 << 16
 # rows that hang off a report (archive/schema.py)
 _REPORT_CHILDREN = ("applications", "active_disclosure", "review_litigation", "checks",
                     "sections", "parse_changes")
@@ -80,7 +78,7 @@ class RepairResult:
 def _scan(path: Path, start: int):
     """(records, good end) of the complete records from `start`: records are
     (offset, length, warcio record fields) for response/revisit/request/metadata/conversion."""
-    from archive.reindex import _Record
+    from archive.reindex import read_through
 
     out: list = []
     good = start
@@ -89,30 +87,11 @@ def _scan(path: Path, start: int):
         it = ArchiveIterator(fh)
         try:
             for record in it:
-                keep = record.rec_type in ("metadata", "warcinfo")
-                digest, size, chunks = hashlib.sha256(), 0, []
-                while buf := record.raw_stream.read(_CHUNK):
-                    digest.update(buf)
-                    size += len(buf)
-                    if keep:
-                        chunks.append(buf)
-                offset, length = start + it.get_record_offset(), it.get_record_length()
-                expected = record.payload_length if record.payload_length >= 0 else record.length
-                if expected is not None and size < expected:
+                kept, _ = read_through(record, it, path.name, start)
+                if kept is None or not gzip_member_complete(path, kept.offset, kept.length):
                     break
-                if not _gzip_member_complete(path, offset, length):
-                    break
-                http = record.http_headers
-                headers: dict[str, str] = {}
-                for n, v in record.rec_headers.headers:
-                    headers.setdefault(n.lower(), v)
-                out.append(_Record(
-                    record.rec_type, path.name, offset, length, headers,
-                    [tuple(x) for x in http.headers] if http is not None else [],
-                    http.statusline if http is not None else None,
-                    http.protocol if http is not None else None,
-                    digest.hexdigest(), size, b"".join(chunks) if keep else None))
-                good = offset + length
+                out.append(kept)
+                good = kept.offset + kept.length
         except Exception:  # a torn or corrupt record: everything before it is good
             pass
     return out, good

@@ -54,7 +54,7 @@ class VerifyResult:
         return "\n".join(lines)
 
 
-def _gzip_member_complete(path: Path, offset: int, length: int) -> bool:
+def gzip_member_complete(path: Path, offset: int, length: int) -> bool:
     """Whether the gzip member at [offset, offset+length) ends with its trailer."""
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     with open(path, "rb") as fh:
@@ -110,7 +110,7 @@ def scan_file(path: Path, problems: list[str]) -> dict[int, _Rec]:
                         f"offset {end} (a half-written record?)")
     elif recs:
         last = max(recs)
-        if not _gzip_member_complete(path, last, recs[last].length):
+        if not gzip_member_complete(path, last, recs[last].length):
             problems.append(f"{name}:{last}: last record's gzip member is truncated "
                             f"(a half-written record?)")
     return recs
