@@ -11,21 +11,10 @@ from dataclasses import dataclass
 
 from .document import Table
 from .ocr_page import Page, PageGrid
-from .pdf_tables import glue_split_row
+from .pdf_tables import Cell, glue_split_row
 from .reader_text import squeeze_grid
 
 EDGE_TOL = 0.012  # of the page width: column edges of one table on two pages agree this well
-
-
-@dataclass
-class Piece:
-    """A cell of a table being put together."""
-
-    r: int
-    c: int
-    rs: int
-    cs: int
-    text: str
 
 
 @dataclass
@@ -33,7 +22,7 @@ class Span:
     """A table on its way to a Table: cells on column edges `xs`, maybe over pages."""
 
     xs: list[float]
-    cells: list[Piece]
+    cells: list[Cell]
     nrows: int
     page: int
     last_page: int
@@ -48,7 +37,7 @@ class Span:
 
 def span(pg: PageGrid, page: Page) -> Span:
     grid = pg.grid
-    cells = [Piece(c.r, c.c, c.rs, c.cs, text) for c, text in zip(grid.cells, pg.texts)]
+    cells = [Cell(c.r, c.c, c.rs, c.cs, text) for c, text in zip(grid.cells, pg.texts)]
     return Span(list(grid.xs), cells, len(grid.ys) - 1, page.number, page.number,
                 grid.ys[0] / page.height, grid.ys[-1] / page.height, page.width)
 
@@ -76,22 +65,22 @@ def join(a: Span, b: Span) -> Span | None:
                               b.bottom, a.width))
 
 
-def _regrid(cells: list[Piece], edges: list[float], xs: list[float]) -> list[Piece]:
+def _regrid(cells: list[Cell], edges: list[float], xs: list[float]) -> list[Cell]:
     def index(x: float) -> int:
         return min(range(len(xs)), key=lambda k: abs(xs[k] - x))
 
     out = []
     for c in cells:
         c0, c1 = index(edges[c.c]), index(edges[c.c + c.cs])
-        out.append(Piece(c.r, c0, c.rs, max(1, c1 - c0), c.text))
+        out.append(Cell(c.r, c0, c.rs, max(1, c1 - c0), c.text))
     return out
 
 
-def _row(cells: list[Piece], r: int) -> list[tuple[int, str]]:
+def _row(cells: list[Cell], r: int) -> list[tuple[int, str]]:
     return sorted((c.c, c.text) for c in cells if c.r == r)
 
 
-def _drop_repeated_header(upper: list[Piece], lower: list[Piece]) -> list[Piece]:
+def _drop_repeated_header(upper: list[Cell], lower: list[Cell]) -> list[Cell]:
     """Leading rows of `lower` that repeat the first rows of `upper` (a header printed again
     on the next page), if no cell reaches below them."""
     n = 0
