@@ -76,10 +76,13 @@ def load_example(name: str) -> tuple[dict, str]:
 
 def report_page(example: str, *, site_name: str, column_name: str, column_href: str,
                 home_href: str, pub_date: str, charset: str = "utf-8", word_pasted: bool = False,
-                labels: dict | None = None) -> str:
+                labels: dict | None = None, values: dict | None = None) -> str:
+    """The example's report as a portal's article page; `values` replaces its table values
+    (a corrected edition of the same report)."""
     expected, text = load_example(example)
     title, body = narrative_from_text(text)
-    tables = layout_tables(expected["values"], expected["meta"]["template"], labels=labels)
+    tables = layout_tables(expected["values"] if values is None else values,
+                           expected["meta"]["template"], labels=labels)
     return render_html(title=title, body=body, tables=tables, site_name=site_name,
                        column_name=column_name, column_href=column_href, home_href=home_href,
                        pub_date=pub_date, charset=charset, word_pasted=word_pasted)

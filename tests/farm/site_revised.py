@@ -31,17 +31,8 @@ CORRECTIONS = {
 
 
 def _page(example: str, values: dict | None = None) -> str:
-    if values is None:
-        return report_page(example, site_name=NAME, column_name="政府信息公开年报",
-                           column_href=LIST, home_href=ROOT, pub_date="2021-01-25")
-    from report_layout import render_html
-
-    expected, text = load_example(example)
-    title, body = narrative_from_text(text)
-    tables = layout_tables(values, expected["meta"]["template"])
-    return render_html(title=title, body=body, tables=tables, site_name=NAME,
-                       column_name="政府信息公开年报", column_href=LIST, home_href=ROOT,
-                       pub_date="2021-01-25")
+    return report_page(example, site_name=NAME, column_name="政府信息公开年报", column_href=LIST,
+                       home_href=ROOT, pub_date="2021-01-25", values=values)
 
 
 def _first(path: str) -> str:
