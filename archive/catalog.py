@@ -34,6 +34,9 @@ RUN_STAT_COLUMNS = ("requests", "captures", "bytes", "errors", "documents")
 RECORD_CAPTURE, RECORD_RUN, RECORD_DOCUMENT, RECORD_ERROR = (
     "capture", "run", "document", "crawl-error")
 RECORD_FORMAT = 1
+# captures.record_type of a re-crawl that found the same payload at the same URL: its WARC
+# place is the run's unchanged ledger record (archive.warc_writer), its payload `refers_to`'s.
+UNCHANGED = "unchanged"
 
 
 def utc_now() -> str:
@@ -358,6 +361,15 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         original = catalog.find_payload(sha)
     revisit_of = ((original["final_url"] or original["url"], original["fetched_at"])
                   if original else None)
+    if (original is not None and rendered_dom is None and status in (200, 304)
+            and (final_url or url) == (original["final_url"] or original["url"])
+            and hasattr(writer, "note_unchanged")):
+        return _note_unchanged(
+            catalog, writer, original, sha, run_id=run_id, url=url, status=status,
+            response_headers=response_headers, request_headers=request_headers,
+            method=method, final_url=final_url or url, portal=portal, referrer=referrer,
+            rendered=rendered, protocol=protocol, challenge=challenge,
+            ip_address=ip_address, metadata=metadata)
     dom = None
     if rendered_dom is not None:
         dom = Rendered(rendered_dom, dom_content_type or "text/html; charset=utf-8", dom_url)
@@ -391,3 +403,48 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         writer.write_metadata(row["final_url"], fields, refers_to=rec.record_id,
                               concurrent_to=rec.record_id)
     return row
+
+
+def _note_unchanged(catalog: Catalog, writer, original: dict, sha: str, *, run_id: str,
+                    url: str, status: int, response_headers, request_headers, method: str,
+                    final_url: str, portal, referrer, rendered: bool, protocol,
+                    challenge, ip_address, metadata: dict | None) -> dict:
+    """A re-crawl found the payload `original` holds, at the same URL: an `unchanged`
+    capture, noted in the run's ledger (see archive.warc_writer). Its row has no WARC place
+    until `flush_unchanged` writes the ledger; the payload is read from `refers_to`."""
+    from archive.warc_writer import normalize_headers, warc_date
+
+    headers = normalize_headers(response_headers)
+    row = dict(
+        run_id=run_id, portal=portal, url=url, final_url=final_url, method=method,
+        status=status, headers=headers, fetched_at=warc_date(), payload_sha256=sha,
+        payload_size=original["payload_size"],
+        content_type=next((v for n, v in headers if n.lower() == "content-type"), None),
+        referrer=referrer, challenge=challenge, rendered=int(rendered),
+        record_type=UNCHANGED, refers_to=original["id"], warc_file=None, warc_offset=None,
+        warc_length=None, warc_record_id=None)
+    row["id"] = catalog.add_capture(**row)
+    entry = {k: v for k, v in row.items() if not k.startswith("warc_")}
+    entry.update(refers_to_record=original["warc_record_id"],
+                 request_headers=normalize_headers(request_headers),
+                 protocol=protocol, ip_address=ip_address)
+    if metadata:
+        entry["metadata"] = metadata
+    writer.note_unchanged(entry)
+    if writer.ledger_due:
+        flush_unchanged(catalog, writer)
+    return row
+
+
+def flush_unchanged(catalog: Catalog, writer) -> int:
+    """Write the run's unchanged ledger and give its captures their WARC place; how many."""
+    flushed = writer.flush_unchanged()
+    if flushed is None:
+        return 0
+    rec, entries = flushed
+    catalog.conn.executemany(
+        "UPDATE captures SET warc_file = ?, warc_offset = ?, warc_length = ?, "
+        "warc_record_id = ? WHERE id = ?",
+        [(rec.warc_file, rec.offset, rec.length, rec.record_id, e["id"]) for e in entries])
+    catalog.conn.commit()
+    return len(entries)

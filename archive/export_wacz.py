@@ -3,7 +3,9 @@
 The WACZ is made by webrecorder's `wacz` tool (its `wacz create` command, run in a
 subprocess of this interpreter): it copies the WARC files into `archive/`, indexes them into
 `indexes/index.cdx.gz` + `index.idx` (CDXJ), and writes `datapackage.json` (sha256 and size of
-every file) and `datapackage-digest.json`. We hand it `pages/pages.jsonl`, written from the
+every file) and `datapackage-digest.json`. The unchanged captures of the runs' ledger records
+go in as standard revisit records, in a WARC file of their own made for the export
+(`nianbao-unchanged-revisits-*.warc.gz`), so a replay tool lists every visit. We hand it `pages/pages.jsonl`, written from the
 catalog: every report document (`documents`, with its title) and every HTML page fetched with
 status 200, once per distinct payload, at the time of its WARC record.
 
@@ -21,11 +23,13 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.verify import gzip_member_complete
+from archive.warc_writer import UNCHANGED_URI
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
@@ -53,6 +57,8 @@ class _Record:
     rec_type: str
     target_uri: str | None
     date: str | None
+    record_id: str | None = None
+    unchanged: list | None = None  # an unchanged ledger record: its entries
 
 
 @dataclass
@@ -69,6 +75,7 @@ class ExportResult:
     warc_files: int = 0
     records: int = 0              # complete WARC records packaged (every type)
     captures: int = 0             # catalog captures whose record is packaged
+    unchanged: int = 0            # unchanged captures written out as revisit records
     pages: int = 0                # entries in pages/pages.jsonl
     documents: int = 0            # of which report documents
     size: int = 0                 # bytes of the WACZ file
@@ -78,7 +85,8 @@ class ExportResult:
 
     def describe(self) -> str:
         lines = [f"{self.path}: {self.size:,} bytes, {self.warc_files} WARC file(s), "
-                 f"{self.records} records, {self.captures} captures; pages.jsonl lists "
+                 f"{self.records} records, {self.captures} captures ({self.unchanged} "
+                 f"unchanged, as revisit records); pages.jsonl lists "
                  f"{self.pages} pages ({self.documents} report documents)"]
         if self.skipped:
             lines.append(f"left out {self.skipped_bytes:,} bytes of torn or unreadable records:")
@@ -98,9 +106,13 @@ def scan_warc(path: Path) -> _Scan:
         with open(path, "rb") as fh:
             it = ArchiveIterator(fh)
             for record in it:
-                got = 0
+                got, chunks = 0, []
+                ledger = record.rec_type == "metadata" and (
+                    record.rec_headers.get_header("WARC-Target-URI") or "").startswith(UNCHANGED_URI)
                 while buf := record.raw_stream.read(_CHUNK):
                     got += len(buf)
+                    if ledger:
+                        chunks.append(buf)
                 offset, length = it.get_record_offset(), it.get_record_length()
                 expected = record.payload_length if record.payload_length >= 0 else record.length
                 if expected is not None and got < expected:
@@ -109,7 +121,9 @@ def scan_warc(path: Path) -> _Scan:
                     break
                 h = record.rec_headers
                 records[offset] = _Record(record.rec_type, h.get_header("WARC-Target-URI"),
-                                          h.get_header("WARC-Date"))
+                                          h.get_header("WARC-Date"),
+                                          h.get_header("WARC-Record-ID"),
+                                          _entries(b"".join(chunks)) if ledger else None)
                 good_end, last = offset + length, (offset, length)
     except Exception as e:  # warcio raises many kinds on a damaged file
         problem = f"unreadable after offset {good_end}: {type(e).__name__}: {e}"
@@ -123,6 +137,47 @@ def scan_warc(path: Path) -> _Scan:
     if problem is None and good_end < size:
         problem = f"{size - good_end} bytes after the last complete record (a torn record?)"
     return _Scan(records, good_end, size, problem)
+
+
+def _entries(block: bytes) -> list:
+    try:
+        return [e for e in json.loads(block).get("captures") or [] if isinstance(e, dict)]
+    except (ValueError, AttributeError):
+        return []
+
+
+def unchanged_revisits(scans: dict[str, _Scan], out_dir: Path) -> tuple[list[Path], int]:
+    """The unchanged ledgers' captures as standard revisit records, so that a replay tool
+    knows every visit: WARC files under `out_dir` and how many revisits they hold. Each has
+    the capture's own time, headers and request, refers to the record holding the payload,
+    and names its ledger record in `Nianbao-Unchanged-Ledger`."""
+    from archive.warc_writer import WarcWriterFile
+
+    originals = {r.record_id: r for scan in scans.values() for r in scan.records.values()
+                 if r.record_id}
+    count = 0
+    writer = WarcWriterFile(out_dir, "unchanged-revisits")
+    with writer:
+        for scan in scans.values():
+            for rec in scan.records.values():
+                for e in rec.unchanged or []:
+                    original = originals.get(e.get("refers_to_record"))
+                    if original is None or original.rec_type != "response":
+                        continue
+                    sha = e.get("payload_sha256")
+                    writer.write_exchange(
+                        url=e["url"], method=e.get("method") or "GET",
+                        request_headers=e.get("request_headers") or [],
+                        status=int(e["status"]), response_headers=e.get("headers") or [],
+                        body=b"", response_url=e.get("final_url"), protocol=e.get("protocol"),
+                        fetched_at=datetime.fromisoformat(e["fetched_at"].replace("Z", "+00:00")),
+                        revisit_of=(original.target_uri, original.date),
+                        revisit_of_id=original.record_id, payload_sha256=sha,
+                        not_modified_sha256=sha if int(e["status"]) == 304 else None,
+                        ip_address=e.get("ip_address"),
+                        extra_warc_headers={"Nianbao-Unchanged-Ledger": rec.record_id})
+                    count += 1
+    return [out_dir / name for name in writer.files], count
 
 
 def _catalog(db: Path) -> tuple[list[dict], dict[int, str | None]]:
@@ -249,6 +304,8 @@ def export_wacz(data_dir: Path, out: Path) -> ExportResult:
         if not inputs:
             raise ExportError(f"no complete WARC record under {warc_dir}")
         result.warc_files = len(inputs)
+        revisit_files, result.unchanged = unchanged_revisits(scans, tmp / "unchanged")
+        inputs += revisit_files
 
         db = data_dir / "archive.db"
         pages: list[dict] = []

@@ -30,6 +30,16 @@ def m001_capture_challenge(db: Database) -> None:
     _add_column(db, "captures", "challenge", str)
 
 
+@CATALOG()
+def m002_capture_place_nullable(db: Database) -> None:
+    """captures.warc_file, warc_offset, warc_length may be NULL: an unchanged capture has no
+    WARC place until its run's ledger record is written (issue 9)."""
+    place = ("warc_file", "warc_offset", "warc_length")
+    info = {r[1]: r[3] for r in db.execute("PRAGMA table_info(captures)").fetchall()}
+    if any(info.get(c) for c in place):
+        db["captures"].transform(not_null={c: False for c in place})
+
+
 def apply(conn) -> list[str]:
     """Apply the pending migrations to an open sqlite3 connection; their names."""
     db = Database(conn)

@@ -3,19 +3,23 @@
 `read_capture(data_dir, capture)` seeks to the record at (warc_file, warc_offset), parses it
 with warcio's `ArchiveIterator` and returns the HTTP status, headers and the decoded entity
 body (chunking and Content-Encoding undone by warcio). A `revisit` record holds no payload:
-the body comes from the capture it refers to (`refers_to`). A page a browser rendered has
-its DOM in the `conversion` record right after its response (or revisit) record, referring
-to it: that DOM is the body by default (what the spider saw and the parser reads), the
-server's own bytes with `server_bytes=True`.
+the body comes from the capture it refers to (`refers_to`), as does an `unchanged`
+capture's, whose status and headers are its row's (its run's ledger record holds the same).
+A page a browser rendered has its DOM in the `conversion` record right after its response
+(or revisit) record, referring to it: that DOM is the body by default (what the spider saw
+and the parser reads), the server's own bytes with `server_bytes=True`.
 """
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+
+from archive.catalog import UNCHANGED
 
 DB_NAME = "archive.db"
 WARC_DIR = "warc"
@@ -139,6 +143,8 @@ def read_capture(data_dir: Path | str, capture: dict | int,
     """
     data_dir = Path(data_dir)
     row = capture if isinstance(capture, dict) else _load_capture_row(data_dir, int(capture))
+    if row.get("record_type") == UNCHANGED:
+        return _read_unchanged(data_dir, row, server_bytes)
     path = data_dir / WARC_DIR / row["warc_file"]
     rec = read_record(path, int(row["warc_offset"]))
     # A wrong offset can land warcio on a later record (it skips what it cannot read): make
@@ -181,3 +187,20 @@ def read_capture(data_dir: Path | str, capture: dict | int,
         warc_headers=rec.warc_headers,
         from_conversion=dom is not None,
     )
+
+
+def _read_unchanged(data_dir: Path, row: dict, server_bytes: bool) -> Capture:
+    """An unchanged capture: its status and headers as its row (and its run's ledger
+    record) has them, the payload its original's."""
+    if row.get("refers_to") is None:
+        raise ArchiveReadError(f"unchanged capture {row.get('id')} has no refers_to")
+    original = read_capture(data_dir, _load_capture_row(data_dir, int(row["refers_to"])),
+                            server_bytes=server_bytes)
+    headers = row["headers"]
+    if isinstance(headers, str):
+        headers = json.loads(headers)
+    return Capture(
+        status=int(row["status"]), headers=[tuple(h) for h in headers], body=original.body,
+        content_type=row.get("content_type") or original.content_type,
+        url=row.get("final_url") or row["url"], record_type=UNCHANGED,
+        capture_id=row.get("id"), warc_headers=[], from_conversion=original.from_conversion)

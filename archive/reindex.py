@@ -5,7 +5,8 @@ capture's URL, final URL, method, status, headers, fetch time, payload digest an
 type and place; the JSON `metadata` records the crawl wrote (see archive.catalog) give the rest:
 the capture's id, run, portal, referrer, whether a browser rendered it, the challenge met, and
 the `crawl_runs`, `portals`, `crawl_run_portals`, `documents`, `document_captures` and
-`crawl_errors` rows as the crawl left them (the latest record of a row wins). A capture
+`crawl_errors` rows as the crawl left them (the latest record of a row wins); a run's
+unchanged ledger records give its `unchanged` captures, whole. A capture
 without its metadata record (a crash between the two, or an archive older than these
 records) is still indexed, from its exchange alone, with a new id, and reported.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import (CAPTURE_COLUMNS, RECORD_CAPTURE, RECORD_DOCUMENT, RECORD_ERROR,
-                             RECORD_RUN, connect)
+                             RECORD_RUN, UNCHANGED, connect)
 from archive.verify import gzip_member_complete
 from archive.warc_writer import METADATA_TYPE, original_headers, warc_digest_to_sha256
 
@@ -193,6 +194,7 @@ class _Index:
         self.requests: dict[str, _Record] = {}         # by WARC-Record-ID
         self.conversions: set[str] = set()             # WARC-Refers-To of conversion records
         self.capture_meta: dict[str, dict] = {}        # by the response record's id
+        self.unchanged: list[tuple[_Record, dict]] = []  # ledger entries, with their record
         self.tables: dict[str, list[tuple[tuple, dict]]] = {
             RECORD_RUN: [], RECORD_DOCUMENT: [], RECORD_ERROR: []}
         self.file_runs: dict[str, str] = {}
@@ -216,6 +218,9 @@ class _Index:
             kind = fields["nianbao"]
             if kind == RECORD_CAPTURE and rec.h("WARC-Refers-To"):
                 self.capture_meta[rec.h("WARC-Refers-To")] = fields
+            elif kind == UNCHANGED:
+                self.unchanged += [(rec, e) for e in fields.get("captures") or []
+                                   if isinstance(e, dict)]
             elif kind in self.tables:
                 self.tables[kind].append((rec.order, fields))
 
@@ -283,6 +288,22 @@ def _captures(index: _Index, result: ReindexResult) -> list[dict]:
         if rec.rec_type == "response":
             by_target.setdefault((row["final_url"], row["fetched_at"]), row)
 
+    for rec, entry in index.unchanged:
+        row = {c: entry.get(c) for c in CAPTURE_COLUMNS}
+        row.update(id=entry.get("id"), record_type=UNCHANGED, warc_file=rec.file,
+                   warc_offset=rec.offset, warc_length=rec.length,
+                   warc_record_id=rec.h("WARC-Record-ID"),
+                   headers=[tuple(h) for h in entry.get("headers") or []],
+                   rendered=int(bool(entry.get("rendered"))))
+        if row["id"] in taken:
+            result.problems.append(f"{rec.file}:{rec.offset}: capture id {row['id']} is "
+                                   "claimed twice: given a new one")
+            row["id"] = None
+        if row["id"] is not None:
+            taken.add(row["id"])
+        row["_meta"], row["_rec"] = entry, rec
+        rows.append(row)
+
     next_id = max(taken, default=0)
     for row in rows:
         if row["id"] is None:
@@ -290,6 +311,14 @@ def _captures(index: _Index, result: ReindexResult) -> list[dict]:
             row["id"] = next_id
     for row in rows:
         meta, rec = row.pop("_meta"), row.pop("_rec")
+        if row["record_type"] == UNCHANGED:
+            original = by_record.get(meta.get("refers_to_record") or "")
+            if original is not None:
+                row["refers_to"] = original["id"]
+            elif row["refers_to"] is None:
+                result.problems.append(f"{rec.file}:{rec.offset}: unchanged capture of "
+                                       f"{row['url']} refers to a record not in the archive")
+            continue
         if rec.rec_type != "revisit":
             continue
         original = by_record.get(rec.h("WARC-Refers-To") or "") or by_target.get(

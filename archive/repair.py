@@ -19,7 +19,10 @@ an existing file, so damage is only ever at a file's tail. `repair_warcs(data_di
   previous remaining capture (or none); a revisit referring to it loses its refers_to;
 - catalogs the complete response/revisit records after a file's last catalogued one (a kill
   between the record and its catalog commit), from the exchange and its `capture` metadata
-  record when there is one, as `nianbao reindex` would.
+  record when there is one, as `nianbao reindex` would, and the entries of an unchanged
+  ledger record written there: a row waiting for it gets its place, a missing one is added;
+- deletes, as above, the `unchanged` captures still waiting for a ledger record that was
+  never written (the kill came first): the pages are checked again by the next crawl.
 
 Nothing complete is lost; `describe()` says what was done.
 """
@@ -50,11 +53,13 @@ class RepairResult:
     removed_captures: list[int] = field(default_factory=list)
     added_captures: list[int] = field(default_factory=list)
     repointed_documents: list[int] = field(default_factory=list)
+    placed_captures: list[int] = field(default_factory=list)  # unchanged: their ledger found
     notes: list[str] = field(default_factory=list)
 
     @property
     def repaired(self) -> bool:
-        return bool(self.truncated or self.removed_captures or self.added_captures)
+        return bool(self.truncated or self.removed_captures or self.added_captures
+                    or self.placed_captures)
 
     def describe(self) -> str:
         if not self.repaired:
@@ -71,6 +76,9 @@ class RepairResult:
         if self.added_captures:
             lines.append(f"  {len(self.added_captures)} complete record(s) the catalog missed "
                          f"catalogued as captures {self.added_captures}")
+        if self.placed_captures:
+            lines.append(f"  {len(self.placed_captures)} unchanged capture(s) given the place "
+                         f"of their ledger record: {self.placed_captures}")
         lines += [f"  {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -147,24 +155,46 @@ def _remove_captures(conn: sqlite3.Connection, ids: list[int], result: RepairRes
 
 def _add_captures(conn: sqlite3.Connection, records: list, result: RepairResult) -> None:
     """Catalog the complete exchanges no capture row names (as reindex does)."""
-    from archive.catalog import CAPTURE_COLUMNS
+    from archive.catalog import CAPTURE_COLUMNS, UNCHANGED
     from archive.reindex import ReindexResult, _captures, _Index
 
     known = {r[0] for r in conn.execute("SELECT warc_record_id FROM captures WHERE "
                                         "warc_record_id IS NOT NULL")}
+    taken = {r[0] for r in conn.execute("SELECT id FROM captures")}
+    waiting = {r[0] for r in conn.execute("SELECT id FROM captures WHERE warc_file IS NULL")}
     index = _Index()
     for rec in records:
         if rec.rec_type in ("response", "revisit") and rec.h("WARC-Record-ID") in known:
             continue
+        before = len(index.unchanged)
         index.add(rec)
-    if not index.exchanges:
+        # a ledger written whose rows were never given its place (killed in between)
+        for _, entry in index.unchanged[before:]:
+            if entry.get("id") in waiting:
+                conn.execute("UPDATE captures SET warc_file = ?, warc_offset = ?, "
+                             "warc_length = ?, warc_record_id = ? WHERE id = ?",
+                             (rec.file, rec.offset, rec.length, rec.h("WARC-Record-ID"),
+                              entry["id"]))
+                waiting.discard(entry["id"])
+                result.placed_captures.append(entry["id"])
+        index.unchanged[before:] = [(r, e) for r, e in index.unchanged[before:]
+                                    if e.get("id") not in taken]
+    if not index.exchanges and not index.unchanged:
         return
     rows = _captures(index, ReindexResult())
-    taken = {r[0] for r in conn.execute("SELECT id FROM captures")}
     by_place = {(r.file, r.offset): r for r in index.exchanges}
+    by_place.update({(r.file, r.offset): r for r, _ in index.unchanged})
+    ledger_entry = {e["id"]: e for _, e in index.unchanged}
     for row in rows:
         rec = by_place[(row["warc_file"], row["warc_offset"])]
-        meta = index.capture_meta.get(rec.h("WARC-Record-ID"))
+        meta = (index.capture_meta.get(rec.h("WARC-Record-ID")) if rec.rec_type != "metadata"
+                else ledger_entry.get(row["id"]))
+        if row["record_type"] == UNCHANGED:
+            orig = conn.execute("SELECT id FROM captures WHERE warc_record_id = ?",
+                                ((meta or {}).get("refers_to_record"),)).fetchone()
+            if orig is not None:
+                row["refers_to"] = orig[0]
+            meta = {"capture_id": (meta or {}).get("id")}
         if rec.rec_type == "revisit" and row["refers_to"] is None:
             orig = conn.execute("SELECT id, payload_size FROM captures WHERE warc_record_id = ?",
                                 (rec.h("WARC-Refers-To"),)).fetchone()
@@ -219,6 +249,10 @@ def repair_warcs(data_dir: Path | str) -> RepairResult:
                     "SELECT id FROM captures WHERE warc_file = ? AND warc_offset + warc_length > ?",
                     (path.name, good))]
                 _add_captures(conn, records, result)
+            # unchanged captures whose ledger record was never written: lost with the crawl
+            # (their payload is safe in the capture they refer to; the pages are checked
+            # again next time)
+            stale += [r[0] for r in conn.execute("SELECT id FROM captures WHERE warc_file IS NULL")]
             if stale:
                 _remove_captures(conn, sorted(set(stale)), result)
     finally:

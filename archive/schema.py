@@ -49,11 +49,11 @@ CREATE TABLE IF NOT EXISTS captures (
     content_type TEXT,
     referrer TEXT,
     rendered INTEGER NOT NULL DEFAULT 0,  -- 1 when Chromium rendered the body
-    record_type TEXT NOT NULL,        -- response or revisit
-    refers_to INTEGER REFERENCES captures(id),  -- revisit: the capture holding the payload
-    warc_file TEXT NOT NULL,          -- relative to data/warc/
-    warc_offset INTEGER NOT NULL,
-    warc_length INTEGER NOT NULL,
+    record_type TEXT NOT NULL,        -- response, revisit or unchanged (see archive.catalog)
+    refers_to INTEGER REFERENCES captures(id),  -- revisit, unchanged: the capture holding the payload
+    warc_file TEXT,                   -- relative to data/warc/; NULL while an unchanged
+    warc_offset INTEGER,              --   capture waits for its run's ledger record
+    warc_length INTEGER,
     warc_record_id TEXT,
     challenge TEXT                    -- a bot challenge met and solved for this capture
 );

@@ -2,13 +2,15 @@
 
 Every file under `data/warc/` is read to its end with warcio (`check_digests=True`); each
 record's payload sha256 is recomputed. Then every catalog capture must be found at its file
-and offset, with the same record type and payload sha256; response and revisit records the
-catalog does not know are reported, as are unreadable or truncated files (a half-written
+and offset, with the same record type and payload sha256 (an `unchanged` capture: in the
+unchanged ledger record there, with its original's sha256); response and revisit records and
+ledger entries the catalog does not know are reported, as are unreadable or truncated files (a half-written
 last record after a crash). Verify reports problems; it never raises on a damaged archive.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import zlib
 from dataclasses import dataclass, field
@@ -16,7 +18,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc_writer import warc_digest_to_sha256
+from archive.catalog import UNCHANGED
+from archive.warc_writer import UNCHANGED_URI, warc_digest_to_sha256
 
 MAX_LISTED = 50
 _CHUNK = 1 << 16
@@ -27,6 +30,7 @@ class _Rec:
     rec_type: str
     length: int
     sha256: str | None  # payload sha256 (revisit: the one its digest header names)
+    ledger: dict | None = None  # an unchanged ledger: {capture id: payload sha256}
 
 
 @dataclass
@@ -83,9 +87,14 @@ def scan_file(path: Path, problems: list[str]) -> dict[int, _Rec]:
             for record in it:
                 digest = hashlib.sha256()
                 size = 0
+                is_ledger = record.rec_type == "metadata" and (
+                    record.rec_headers.get_header("WARC-Target-URI") or "").startswith(UNCHANGED_URI)
+                chunks = []
                 while buf := record.raw_stream.read(_CHUNK):
                     digest.update(buf)
                     size += len(buf)
+                    if is_ledger:
+                        chunks.append(buf)
                 offset, length = it.get_record_offset(), it.get_record_length()
                 end = offset + length
                 expected = record.payload_length if record.payload_length >= 0 else record.length
@@ -99,7 +108,8 @@ def scan_file(path: Path, problems: list[str]) -> dict[int, _Rec]:
                 if record.rec_type == "revisit":
                     sha = warc_digest_to_sha256(
                         record.rec_headers.get_header("WARC-Payload-Digest"))
-                recs[offset] = _Rec(record.rec_type, length, sha)
+                recs[offset] = _Rec(record.rec_type, length, sha,
+                                    _ledger(b"".join(chunks)) if is_ledger else None)
     except Exception as e:  # a damaged file must not stop verify
         problems.append(f"{name}: unreadable after offset {end} "
                         f"(truncated or corrupt record?): {type(e).__name__}: {e}")
@@ -116,13 +126,22 @@ def scan_file(path: Path, problems: list[str]) -> dict[int, _Rec]:
     return recs
 
 
+def _ledger(block: bytes) -> dict:
+    """{capture id: payload sha256} of an unchanged ledger record ({} if unreadable)."""
+    try:
+        entries = json.loads(block).get("captures") or []
+        return {e["id"]: e.get("payload_sha256") for e in entries}
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return {}
+
+
 def _catalog_rows(db: Path) -> list[dict]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
         return [dict(r) for r in conn.execute(
-            "SELECT id, warc_file, warc_offset, warc_length, record_type, payload_sha256 "
-            "FROM captures ORDER BY id")]
+            "SELECT id, warc_file, warc_offset, warc_length, record_type, payload_sha256, "
+            "refers_to FROM captures ORDER BY id")]
     finally:
         conn.close()
 
@@ -146,10 +165,17 @@ def verify_archive(data_dir: Path | str) -> VerifyResult:
             result.problems.append(f"no catalog at {db} for {len(files)} WARC file(s)")
         return result
     rows = _catalog_rows(db)
+    sha_of = {row["id"]: row["payload_sha256"] for row in rows}
     known: set[tuple[str, int]] = set()
+    in_ledgers: set[int] = set()
     for row in rows:
         result.captures += 1
         where = f"capture {row['id']} ({row['warc_file']}:{row['warc_offset']})"
+        if row["warc_file"] is None:
+            result.problems.append(
+                f"capture {row['id']}: unchanged, waiting for its run's ledger record (a "
+                "crawl is running, or one was killed: the next crawl's repair settles it)")
+            continue
         known.add((row["warc_file"], row["warc_offset"]))
         recs = scanned.get(row["warc_file"])
         if recs is None:
@@ -158,6 +184,16 @@ def verify_archive(data_dir: Path | str) -> VerifyResult:
         rec = recs.get(row["warc_offset"])
         if rec is None:
             result.problems.append(f"{where}: no readable record at that offset")
+        elif row["record_type"] == UNCHANGED:
+            if rec.ledger is None or row["id"] not in rec.ledger:
+                result.problems.append(f"{where}: not in the unchanged ledger record there")
+            elif rec.ledger[row["id"]] != row["payload_sha256"] or (
+                    sha_of.get(row["refers_to"]) != row["payload_sha256"]):
+                result.problems.append(f"{where}: payload sha256 differs from its ledger "
+                                       f"entry's or from capture {row['refers_to']}'s")
+            else:
+                in_ledgers.add(row["id"])
+                result.captures_ok += 1
         elif rec.rec_type != row["record_type"]:
             result.problems.append(f"{where}: record is {rec.rec_type}, catalog says "
                                    f"{row['record_type']}")
@@ -176,4 +212,8 @@ def verify_archive(data_dir: Path | str) -> VerifyResult:
                 result.uncatalogued += 1
                 result.problems.append(f"{name}:{offset}: {rec.rec_type} record not in the "
                                        f"catalog")
+            for capture_id in sorted(set(rec.ledger or ()) - in_ledgers):
+                result.uncatalogued += 1
+                result.problems.append(f"{name}:{offset}: unchanged capture {capture_id} of "
+                                       "the ledger there is not in the catalog")
     return result

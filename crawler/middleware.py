@@ -37,7 +37,8 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import TextResponse
 
-from archive.catalog import RECORD_ERROR, RECORD_FORMAT, Catalog, archive_exchange_row
+from archive.catalog import (RECORD_ERROR, RECORD_FORMAT, UNCHANGED, Catalog, archive_exchange_row,
+                             flush_unchanged)
 from archive.repair import repair_warcs
 from archive.warc_writer import WarcWriterFile
 from crawler.challenge import rendered_status
@@ -157,6 +158,7 @@ class ArchiveMiddleware:
 
     def close(self, spider=None, reason=None) -> None:
         if self.catalog is not None:
+            self._guard(lambda: flush_unchanged(self.catalog, self.writer), "the unchanged ledger")
             self._guard(self._write_errors, "crawl errors")
             self._guard(self._write_run, "the run record")  # as RunExtension closed it
             self.writer.close()
@@ -333,7 +335,7 @@ class ArchiveMiddleware:
                              if previous and response.status == 304 else None),
             challenge=meta.get(M.CHALLENGE), metadata=fields, **exchange)
         self._inc("nianbao/captures")
-        if capture["record_type"] == "revisit":
+        if capture["record_type"] in ("revisit", UNCHANGED):
             self._inc("nianbao/revisits")
         else:
             self._inc("nianbao/archived_bytes", capture["payload_size"])

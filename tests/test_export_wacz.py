@@ -10,6 +10,7 @@ directory), else from beside this interpreter or on PATH, and is skipped when th
 """
 from __future__ import annotations
 
+import email.utils
 import gzip
 import hashlib
 import io
@@ -121,7 +122,9 @@ def test_wacz_holds_the_warcs_unchanged_and_stored(archive):
     got = members(archive["wacz"])
     warcs = sorted((archive["data"] / "warc").glob("*.warc.gz"))
     assert len(warcs) == 2 == archive["result"].warc_files
-    assert set(got) == {f"archive/{p.name}" for p in warcs} | {
+    # and one made for the export: the unchanged ledgers' captures as revisit records
+    [made] = [n for n in got if n.startswith("archive/nianbao-unchanged-revisits-")]
+    assert set(got) == {f"archive/{p.name}" for p in warcs} | {made} | {
         "indexes/index.cdx.gz", "indexes/index.idx", "pages/pages.jsonl",
         "datapackage.json", "datapackage-digest.json"}
     for p in warcs:
@@ -147,15 +150,25 @@ def test_datapackage_digests_match_the_files(archive):
 def test_cdxj_index_has_every_capture_at_its_catalog_offset(archive):
     index = {(e["filename"], int(e["offset"])): e for _, _, e in cdxj(archive["wacz"])}
     rows = archive["db"].execute("SELECT * FROM captures").fetchall()
+    by_visit = {(e["url"], ts): e for _, ts, e in cdxj(archive["wacz"])}
+    unchanged = 0
     for row in rows:
-        entry = index[(row["warc_file"], row["warc_offset"])]
-        assert int(entry["length"]) == row["warc_length"]
+        if row["record_type"] == "unchanged":  # a revisit record made for the export
+            entry = by_visit[(row["final_url"], ts14(row["fetched_at"]))]
+            assert entry["filename"].startswith("nianbao-unchanged-revisits-")
+            assert entry["mime"] == "warc/revisit"
+            unchanged += 1
+        else:
+            entry = index[(row["warc_file"], row["warc_offset"])]
+            assert int(entry["length"]) == row["warc_length"]
         assert entry["url"] == row["final_url"]
         assert int(entry["status"]) == row["status"]
+    assert unchanged == archive["result"].unchanged > 0
     # only what replays is indexed: never the request, metadata or conversion records
-    types = {name: record_types(archive["data"] / "warc" / name) for name, _ in index}
-    assert {types[name][offset] for name, offset in index} <= {"response", "revisit",
-                                                               "resource", "warcinfo"}
+    ours = {name for name, _ in index if (archive["data"] / "warc" / name).exists()}
+    types = {name: record_types(archive["data"] / "warc" / name) for name in ours}
+    assert {types[name][offset] for name, offset in index if name in ours} <= {
+        "response", "revisit", "resource", "warcinfo"}
     assert "metadata" in {t for recs in types.values() for t in recs.values()}
 
 
@@ -315,10 +328,16 @@ def test_pywb_replays_archived_bytes(archive, pywb):
         body = _replay(pywb, page["url"], ts14(page["ts"]))
         assert body == stored
         assert hashlib.sha256(body).hexdigest() == row["payload_sha256"]
-    # a revisit (the second run's unchanged home page) replays its original's bytes
-    revisit = db.execute("SELECT * FROM captures WHERE record_type = 'revisit' AND status = 200 "
+    # the second run's unchanged home page (a ledger entry, a revisit record in the export)
+    # replays its original's bytes, as a visit of its own time
+    revisit = db.execute("SELECT * FROM captures WHERE record_type = 'unchanged' AND status = 200 "
                          "AND url LIKE '%/county/' ORDER BY id DESC").fetchone()
     original = db.execute("SELECT * FROM captures WHERE id = ?", (revisit["refers_to"],)).fetchone()
+    assert ts14(revisit["fetched_at"]) != ts14(original["fetched_at"])
     body = _replay(pywb, revisit["final_url"], ts14(revisit["fetched_at"]))
     assert body == read_record(data / "warc" / original["warc_file"],
                                original["warc_offset"]).raw_payload
+    url = f"{pywb}/{ts14(revisit['fetched_at'])}id_/{revisit['final_url']}"
+    with urllib.request.urlopen(url, timeout=20) as r:
+        when = email.utils.parsedate_to_datetime(r.headers["Memento-Datetime"])
+    assert when.strftime("%Y%m%d%H%M%S") == ts14(revisit["fetched_at"])

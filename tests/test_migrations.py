@@ -68,6 +68,9 @@ def test_a_migrated_catalog_has_the_shape_of_a_fresh_one(tmp_path):
     for table in _tables(b):
         # added columns come last in an old table: compare the sets
         assert set(_columns(a, table)) == set(_columns(b, table)), table
+        # and each column takes what a fresh one takes (NULL or not, its type)
+        assert ({r[1]: (r[2], r[3]) for r in a.execute(f"PRAGMA table_info({table})")}
+                == {r[1]: (r[2], r[3]) for r in b.execute(f"PRAGMA table_info({table})")}), table
 
 
 def test_opening_again_applies_nothing(tmp_path):
