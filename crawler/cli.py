@@ -82,7 +82,12 @@ def crawl(data_dir: Path, portals_file: Path, portal_names: tuple[str, ...], ren
     if stats["per_portal"]:
         click.echo(portal_table(stats["per_portal"]), err=True)
     if not no_parse:
-        _parse(data_dir, reparse_all=False, workers=None)
+        from crawler.lock import ParseLocked
+        try:
+            _parse(data_dir, reparse_all=False, workers=None)
+        except ParseLocked as exc:
+            click.echo(f"nianbao crawl: not parsing what was fetched: {exc}; run "
+                       "`nianbao parse` after it", err=True)
     if stats.get("status") not in (None, "finished"):
         sys.exit(1)
 
@@ -105,12 +110,19 @@ def parse(data_dir: Path, reparse_all: bool, retry_failed: bool, timeout: float,
     every one), stores the results in archive.db and prints a summary: parsed, failed, the
     values that changed since the previous parse of each snapshot (kept in parse_changes)
     and the paths that changed most. A run stopped mid-way (Ctrl-C, kill -9) resumes at the
-    next run, a stopped --all included.
+    next run, a stopped --all included. A second parse of the same data directory exits
+    with 3, saying which process holds it.
 
     Example: nianbao parse --all
     """
-    _parse(data_dir, reparse_all=reparse_all, workers=workers, retry_failed=retry_failed,
-           timeout=timeout)
+    from crawler.lock import ParseLocked
+
+    try:
+        _parse(data_dir, reparse_all=reparse_all, workers=workers, retry_failed=retry_failed,
+               timeout=timeout)
+    except ParseLocked as exc:
+        click.echo(f"nianbao parse: {exc}", err=True)
+        sys.exit(3)
 
 
 def _parse(data_dir: Path, reparse_all: bool, workers: int | None, retry_failed: bool = False,
@@ -135,8 +147,13 @@ def parse_file(path: Path, as_json: bool, flat: bool) -> None:
     """
     from parsers import parse_bytes
     from parsers.model import flatten
+    from parsers.office_convert import ConversionError
 
-    report = parse_bytes(path.read_bytes(), filename=path.name)
+    try:
+        report = parse_bytes(path.read_bytes(), filename=path.name)
+    except ConversionError as exc:
+        click.echo(f"nianbao parse-file: {path}: {exc}", err=True)
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     elif flat:
@@ -206,17 +223,19 @@ def reindex(data_dir: Path) -> None:
     """Rebuild the catalog from the WARC files alone: captures, crawl runs, documents and
     their captures, crawl errors and portals, from the records and the metadata records the
     crawl writes beside them. The old catalog is kept as archive.db.bak-<time>; reports come
-    back with `nianbao parse --all`. Torn records are reported and skipped.
+    back with `nianbao parse --all`. Torn records are reported and skipped. Exits with 3
+    while a crawl or a parse of the data directory is running.
 
     Example: nianbao reindex && nianbao parse --all
     """
     from archive.reindex import reindex as rebuild
-    from crawler.lock import CrawlLock, CrawlLocked
+    from crawler.lock import CrawlLock, CrawlLocked, ParseLock, ParseLocked
 
     try:
-        with CrawlLock(data_dir):  # no crawl may write while the catalog is swapped
+        # no crawl and no parse may write while the catalog is swapped
+        with CrawlLock(data_dir), ParseLock(data_dir):
             result = rebuild(data_dir)
-    except CrawlLocked as exc:
+    except (CrawlLocked, ParseLocked) as exc:
         click.echo(f"nianbao reindex: {exc}", err=True)
         sys.exit(3)
     click.echo(result.describe())

@@ -7,11 +7,12 @@ files (`archive.reader`) and call `parsers.parse_bytes`; the main process stores
 (`archive.report_store`) and shows a tqdm progress bar on stderr.
 
 One bad file never stops the batch. An exception, or a parse slower than the per-file timeout
-(SIGALRM in the worker), is stored as a `failed` report with its reason. A worker stuck in C
-code past the timeout is killed by faulthandler's watchdog; the tasks it shared the pool with
-are then re-run one by one, so only the culprit is stored as failed. A failure is retried by
-`--retry-failed` (this version's failed captures, perhaps with a longer `--timeout`) or by
-`--all`.
+(SIGALRM in the worker), is stored as a `failed` report with its reason; so is a DOC or WPS
+file LibreOffice could not convert (`parsers.office_convert.ConversionError`, its own
+timeout included), never as an empty report. A worker stuck in C code past the timeout is
+killed by faulthandler's watchdog; the tasks it shared the pool with are then re-run one by
+one, so only the culprit is stored as failed. A failure is retried by `--retry-failed`
+(this version's failed captures, perhaps with a longer `--timeout`) or by `--all`.
 
 A batch killed at any moment (Ctrl-C, SIGKILL, a reboot) resumes. Each result is stored in
 its own transaction as it arrives, so the next run finds every result stored so far and
@@ -20,6 +21,10 @@ parses only what is left; a worker whose main process died exits by itself. A fu
 time) until it has gone through every capture; while it is there, the next run, with or
 without `--all`, resumes it: it parses the captures with no report by this version stored
 since that start, and nothing twice.
+
+One batch per data directory at a time: the batch holds `crawler.lock.ParseLock`
+(`parse.lock`) throughout, and a second one raises `ParseLocked` before it reads anything. A
+crawl may run meanwhile (the batch parses the captures there were when it started).
 
 What the summary prints: parsed, failed, the values that changed (`parse_changes`, see
 `archive.report_store`) and the paths that changed most.
@@ -47,6 +52,7 @@ from tqdm import tqdm
 from archive.catalog import connect
 from archive.reader import read_capture
 from archive.report_store import report_status, store_failure, store_report, utc_now
+from crawler.lock import ParseLock
 
 DEFAULT_TIMEOUT = 120.0
 HARD_GRACE = 30.0  # after timeout + this, the worker process is killed outright
@@ -134,8 +140,15 @@ class ParseSummary:
                          f"(reports with status 'failed')")
         if self.failures:
             hint = "nianbao parse --retry-failed"
-            if any(e.startswith(("timeout", "worker process died")) for _, e in self.failures):
-                hint += f" --timeout {max(self.timeout * 4, 600):g}"
+            longer = max(self.timeout * 4, 600)
+            slow = any(e.startswith(("timeout", "worker process died")) for _, e in self.failures)
+            # LibreOffice has its own limit, under the per-file one: --timeout alone won't do
+            slow_office = any(e.startswith("ConversionError: LibreOffice timed out")
+                              for _, e in self.failures)
+            if slow or slow_office:
+                hint += f" --timeout {longer:g}"
+            if slow_office:
+                hint = f"NIANBAO_SOFFICE_TIMEOUT={longer / 2:g} {hint}"
             lines.append(f"  to try the failed ones again: {hint}")
         return "\n".join(lines)
 
@@ -325,6 +338,7 @@ def parse_archive(data_dir: Path | str, reparse_all: bool = False, workers: int 
     :param timeout: seconds one file may take before it is stored as failed
     :param hard_grace: a worker still busy `hard_grace` s after its timeout is killed
     :param retry_failed: parse again the snapshots whose report by this version failed
+    :raises crawler.lock.ParseLocked: another batch is parsing this data directory
     """
     from parsers import PARSER_VERSION
 
@@ -332,19 +346,20 @@ def parse_archive(data_dir: Path | str, reparse_all: bool = False, workers: int 
     summary = ParseSummary(PARSER_VERSION, timeout=timeout)
     if not (data_dir / "archive.db").exists():
         return summary
-    conn = connect(data_dir / "archive.db")
-    try:
-        since = _full_reparse_since(conn, PARSER_VERSION, reparse_all, summary)
-        tasks, summary.already_parsed = select_captures(conn, PARSER_VERSION, since=since,
-                                                        retry_failed=retry_failed)
-        summary.selected = len(tasks)
-        if tasks:
-            _parse_tasks(conn, data_dir, tasks, summary, workers, progress, parse_fn,
-                         timeout, hard_grace)
-        if since is not None:  # every capture went through: the full re-parse is done
-            _set_full_reparse_mark(conn, None)
-    finally:
-        conn.close()
+    with ParseLock(data_dir):
+        conn = connect(data_dir / "archive.db")
+        try:
+            since = _full_reparse_since(conn, PARSER_VERSION, reparse_all, summary)
+            tasks, summary.already_parsed = select_captures(conn, PARSER_VERSION, since=since,
+                                                            retry_failed=retry_failed)
+            summary.selected = len(tasks)
+            if tasks:
+                _parse_tasks(conn, data_dir, tasks, summary, workers, progress, parse_fn,
+                             timeout, hard_grace)
+            if since is not None:  # every capture went through: the full re-parse is done
+                _set_full_reparse_mark(conn, None)
+        finally:
+            conn.close()
     return summary
 
 

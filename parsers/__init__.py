@@ -32,7 +32,9 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
                 capture_id: int | None = None, published_hint: str | None = None,
                 region_hint: dict | None = None) -> dict:
     """Parse one report file. Bad input never raises: an unreadable or unsupported file
-    gives a report with `warnings` saying why and `source.format` set.
+    gives a report with `warnings` saying why and `source.format` set. A DOC or WPS file
+    LibreOffice cannot convert (missing, timed out, failed) raises
+    `parsers.office_convert.ConversionError`: the parse failed, it is not an empty report.
 
     :param published_hint: a date the portal gave, used when the document states none
     :param region_hint: the region of the portal it came from (portals.yml), used where the
@@ -41,6 +43,7 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
     from parsers.build import build_report
     from parsers.document import Document
     from parsers.model import has_table_values
+    from parsers.office_convert import ConversionError
     from parsers.sniff import sniff_format
 
     fmt = sniff_format(data, filename)
@@ -52,6 +55,8 @@ def parse_bytes(data: bytes, *, filename: str | None = None, url: str | None = N
     else:
         try:
             doc = reader(data)
+        except ConversionError:
+            raise  # LibreOffice failed or timed out: a failed parse, never an empty report
         except Exception as exc:  # a reader failing on bad bytes is a property of the input
             doc = Document(format=fmt, warnings=[f"could not read the {fmt} file: "
                                                  f"{type(exc).__name__}: {exc}"])

@@ -1,4 +1,5 @@
-"""crawler.lock: one crawl per data directory, held by a real flock in a real second process."""
+"""crawler.lock: one crawl (and one parse) per data directory, held by a real flock in a real
+second process."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from crawler.lock import LOCK_NAME, CrawlLock, CrawlLocked, holder
+from crawler.lock import (LOCK_NAME, PARSE_LOCK_NAME, CrawlLock, CrawlLocked, ParseLock,
+                          ParseLocked, holder)
 
 HOLD = textwrap.dedent("""
     import sys, time
@@ -126,3 +128,26 @@ def test_message_without_details(data_dir):
     assert str(CrawlLocked(data_dir, None)) == (
         f"{data_dir}/ is being crawled by another process (no details in "
         f"{data_dir}/crawl.lock yet): wait for it or stop it")
+
+
+def test_parse_lock_is_its_own_lock(data_dir):
+    with CrawlLock(data_dir, run_id="crawling"), ParseLock(data_dir) as parse:
+        # a crawl and a parse do not exclude each other; each refuses its own kind only
+        assert parse.held and repr(parse) == f"ParseLock({str(data_dir)!r}, held=True)"
+        with pytest.raises(ParseLocked) as caught:
+            ParseLock(data_dir).acquire()
+        assert not isinstance(caught.value, CrawlLocked)
+        assert str(caught.value).startswith(f"{data_dir}/ is being parsed by pid {os.getpid()} ")
+        assert caught.value.holder["pid"] == os.getpid()
+        with pytest.raises(CrawlLocked):
+            CrawlLock(data_dir).acquire()
+        assert holder(data_dir)["run_id"] == "crawling"
+        assert holder(data_dir, PARSE_LOCK_NAME)["run_id"] is None
+    assert holder(data_dir) is None and holder(data_dir, PARSE_LOCK_NAME) is None
+    assert (data_dir / PARSE_LOCK_NAME).read_text() == ""
+
+
+def test_parse_lock_message_without_details(data_dir):
+    assert str(ParseLocked(data_dir, None)) == (
+        f"{data_dir}/ is being parsed by another process (no details in "
+        f"{data_dir}/parse.lock yet): wait for it or stop it")

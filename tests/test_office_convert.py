@@ -1,9 +1,12 @@
 """LibreOffice conversions with the real soffice: DOC round trip, parallel conversions with
-private profiles, an enforced timeout, and clear errors."""
+private profiles, an enforced timeout, and clear errors, raised by read_doc and read_wps too
+(never an empty document). NIANBAO_SOFFICE and NIANBAO_SOFFICE_TIMEOUT, with a stand-in."""
 from __future__ import annotations
 
 import io
 import os
+import shutil
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,25 +96,27 @@ def test_timeout_is_enforced_and_kills_soffice(monkeypatch):
     assert processes_using(made[0]) == []
 
 
-def test_timeout_in_read_doc_is_a_warning(doc_bytes):
-    doc = read_doc(doc_bytes, timeout=0.01)
-    assert doc.format == "doc" and doc.blocks == []
-    assert "timed out" in doc.warnings[0]
+def test_timeout_in_read_doc_raises(doc_bytes):
+    with pytest.raises(ConversionError, match=r"^LibreOffice timed out after 0\.01 s$"):
+        read_doc(doc_bytes, timeout=0.01)
+    with pytest.raises(ConversionError, match="timed out"):
+        read_wps(doc_bytes, timeout=0.01)
 
 
 def test_missing_soffice_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(office_convert, "find_soffice", lambda: None)
     with pytest.raises(ConversionError, match="not installed"):
         convert(b"x", "doc")
-    assert "not installed" in read_wps(b"x").warnings[0]
+    with pytest.raises(ConversionError, match="not installed"):
+        read_wps(b"x")
 
 
 def test_unreadable_input_is_a_clear_error():
     # a truncated .docx is not a package LibreOffice can load: no output, no hang
     with pytest.raises(ConversionError, match="no pdf output"):
         convert(report_docx("丁")[:500], "docx", to="pdf", timeout=60)
-    doc = read_doc(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
-    assert doc.blocks == [] and "no docx output" in doc.warnings[0]
+    with pytest.raises(ConversionError, match="no docx output for the .doc file"):
+        read_doc(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
 
 
 def test_unknown_target_is_a_programming_error():
@@ -126,3 +131,46 @@ def test_private_directories_are_removed(doc_bytes, tmp_path, monkeypatch):
     with pytest.raises(ConversionError):
         convert_to_docx(doc_bytes, "doc", timeout=0.01)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def hanging_soffice(tmp_path, monkeypatch):
+    """NIANBAO_SOFFICE: a stand-in that never finishes (as some .wps files make soffice)."""
+    script = tmp_path / "hanging-soffice"
+    script.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(600)\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("NIANBAO_SOFFICE", str(script))
+    return script
+
+
+@pytest.mark.timeout(60)
+def test_nianbao_soffice_and_its_timeout(hanging_soffice, monkeypatch):
+    assert office_convert.find_soffice() == str(hanging_soffice)
+    monkeypatch.setenv("NIANBAO_SOFFICE_TIMEOUT", "0.3")
+    assert office_convert.default_timeout() == 0.3
+    with pytest.raises(ConversionError, match=r"^LibreOffice timed out after 0\.3 s$"):
+        read_doc(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    assert processes_using(str(hanging_soffice)) == []  # killed with its process group
+    # a timeout the caller gives wins
+    with pytest.raises(ConversionError, match=r"after 0\.1 s"):
+        convert(b"x", "doc", timeout=0.1)
+
+
+def test_nianbao_soffice_naming_nothing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_SOFFICE", str(tmp_path / "no-such-soffice"))
+    assert office_convert.find_soffice() is None
+    with pytest.raises(ConversionError, match="NIANBAO_SOFFICE=.*no-such-soffice.* is not an "
+                                              "executable"):
+        read_doc(b"x")
+    monkeypatch.setenv("NIANBAO_SOFFICE", "soffice")  # a name is looked up on PATH
+    assert office_convert.find_soffice() == shutil.which("soffice")
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_a_bad_nianbao_soffice_timeout_is_named(value, monkeypatch):
+    monkeypatch.delenv("NIANBAO_SOFFICE_TIMEOUT", raising=False)
+    assert office_convert.default_timeout() == office_convert.DEFAULT_TIMEOUT == 60
+    monkeypatch.setenv("NIANBAO_SOFFICE_TIMEOUT", value)
+    with pytest.raises(ValueError, match=f"NIANBAO_SOFFICE_TIMEOUT must be a number of "
+                                         f"seconds, not '{value}'"):
+        convert(b"x", "doc")

@@ -1,7 +1,9 @@
 """crawler.parse_batch: which captures get parsed, in worker processes, and what is stored.
 
 The stand-in parsers below are module-level functions so they pickle to the workers; each
-reads instructions from the archived body (b"RAISE", b"SLEEP", ...).
+reads instructions from the archived body (b"RAISE", b"SLEEP", ...). At the end, DOC and WPS
+captures go through the real parser to a stand-in soffice (NIANBAO_SOFFICE) that hangs or
+fails: a failed parse with LibreOffice's reason, never an empty report.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import signal
 import sqlite3
+import sys
 import time
 
 import pytest
@@ -338,3 +341,120 @@ def test_portal_region_reaches_the_parser(archive):
     stored = archive.reports()[cid]
     assert (stored["county"], stored["city"], stored["adcode"]) == ("民权县", "商丘市", "411421")
     assert stored["township"] == "某乡"
+
+
+# -- LibreOffice failing: a stand-in soffice (NIANBAO_SOFFICE), the real parser ---------------
+WORD_BINARY = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+               + "WordDocument".encode("utf-16-le"))  # sniffs as doc (.wps by its name)
+
+FAKE_SOFFICE = """#!{python}
+# LibreOffice's command line: ... --convert-to FILTER --outdir DIR INPUT
+import os, shutil, sys, time
+if {mode!r} == "hang":
+    time.sleep(600)
+args = sys.argv[1:]
+name = os.path.splitext(os.path.basename(args[-1]))[0] + ".docx"
+shutil.copy({docx!r}, os.path.join(args[args.index("--outdir") + 1], name))
+"""
+
+@pytest.fixture
+def soffice(tmp_path, monkeypatch):
+    """soffice(mode) makes NIANBAO_SOFFICE a stand-in that hangs ("hang") or "converts" any
+    file to a DOCX titled as a report ("convert"); the spawned workers inherit it."""
+    import docx
+
+    made = tmp_path / "made.docx"
+    d = docx.Document()
+    d.add_paragraph("某镇人民政府2023年政府信息公开工作年度报告")
+    d.save(made)
+
+    def use(mode: str):
+        script = tmp_path / f"fake-soffice-{mode}"
+        script.write_text(FAKE_SOFFICE.format(python=sys.executable, mode=mode, docx=str(made)))
+        script.chmod(0o755)
+        monkeypatch.setenv("NIANBAO_SOFFICE", str(script))
+        return script
+
+    return use
+
+
+def processes_using(path) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(path) in cmd:
+            found.append(cmd)
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_libreoffice_timeout_is_a_failure_not_an_empty_report(archive, soffice, monkeypatch):
+    monkeypatch.setenv("NIANBAO_SOFFICE_TIMEOUT", "0.5")
+    hang = soffice("hang")
+    doc = archive.add("http://a.gov.cn/nb/2023.doc", WORD_BINARY)
+    wps = archive.add("http://a.gov.cn/nb/2023.wps", WORD_BINARY + b"\0")
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=2, progress=False, timeout=60)
+    assert (summary.parsed, summary.failed) == (0, 2), summary.describe()
+    rows = archive.reports()
+    assert set(rows) == {doc, wps}
+    for cid in (doc, wps):
+        row = rows[cid]
+        assert row["status"] == "failed", row
+        assert row["error"].startswith("ConversionError: LibreOffice timed out after 0.5 s")
+        assert row["report_json"] is None and row["warnings"] is None
+    conn = sqlite3.connect(archive.dir / "archive.db")
+    for table in ("applications", "active_disclosure", "review_litigation", "checks",
+                  "sections", "parse_changes"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    conn.close()
+    text = summary.describe()
+    assert f"failed: capture {doc}: ConversionError: LibreOffice timed out after 0.5 s" in text
+    assert ("to try the failed ones again: NIANBAO_SOFFICE_TIMEOUT=300 nianbao parse "
+            "--retry-failed --timeout 600") in text
+    assert processes_using(hang) == []  # the hung stand-in was killed with its group
+
+
+@pytest.mark.timeout(120)
+def test_libreoffice_timeout_on_reparse_changes_no_value(archive, soffice, monkeypatch):
+    """A snapshot parsed once, whose conversion then times out, keeps no empty report and
+    records no values removed; once LibreOffice works again, --retry-failed parses it."""
+    soffice("convert")
+    cid = archive.add("http://a.gov.cn/nb/2023.doc", WORD_BINARY)
+    archive.writer.close()
+    first = parse_archive(archive.dir, workers=1, progress=False)
+    assert first.failed == 0, first.describe()
+    assert archive.reports()[cid]["year"] == 2023
+
+    monkeypatch.setenv("NIANBAO_SOFFICE_TIMEOUT", "0.5")
+    soffice("hang")
+    summary = parse_archive(archive.dir, reparse_all=True, workers=1, progress=False)
+    assert (summary.failed, summary.changed_values) == (1, 0), summary.describe()
+    row = archive.reports()[cid]
+    assert row["status"] == "failed" and "LibreOffice timed out after 0.5 s" in row["error"]
+
+    soffice("convert")
+    retry = parse_archive(archive.dir, retry_failed=True, workers=1, progress=False)
+    assert (retry.parsed, retry.failed, retry.changed_values) == (1, 0, 0), retry.describe()
+    assert archive.reports()[cid]["year"] == 2023
+    conn = sqlite3.connect(archive.dir / "archive.db")
+    assert conn.execute("SELECT count(*) FROM parse_changes").fetchone()[0] == 0
+    conn.close()
+
+
+@pytest.mark.timeout(120)
+def test_libreoffice_failing_is_a_failure(archive, tmp_path, monkeypatch):
+    script = tmp_path / "broken-soffice"
+    script.write_text("#!/bin/sh\necho 'javaldx: could not find a Java Runtime' >&2\nexit 77\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("NIANBAO_SOFFICE", str(script))
+    cid = archive.add("http://a.gov.cn/nb/2023.doc", WORD_BINARY)
+    archive.writer.close()
+    summary = parse_archive(archive.dir, workers=1, progress=False)
+    assert summary.failed == 1, summary.describe()
+    row = archive.reports()[cid]
+    assert row["status"] == "failed" and row["report_json"] is None
+    assert row["error"].startswith("ConversionError: LibreOffice failed (exit 77): javaldx")
