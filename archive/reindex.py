@@ -235,6 +235,17 @@ def _latest(records: list[tuple[tuple, dict]], key, value) -> dict:
     return out
 
 
+def _claim(row: dict, rec: _Record, taken: set[int], result: ReindexResult) -> None:
+    """Keep the capture id the record gives, unless another record took it (then None:
+    a new id is given later)."""
+    if row["id"] in taken:
+        result.problems.append(f"{rec.file}:{rec.offset}: capture id {row['id']} is "
+                               "claimed twice: given a new one")
+        row["id"] = None
+    if row["id"] is not None:
+        taken.add(row["id"])
+
+
 def _captures(index: _Index, result: ReindexResult) -> list[dict]:
     rows: list[dict] = []
     by_record: dict[str, dict] = {}
@@ -275,12 +286,7 @@ def _captures(index: _Index, result: ReindexResult) -> list[dict]:
             challenge=meta.get("challenge"))
         if not meta:
             result.without_metadata += 1
-        if row["id"] in taken:
-            result.problems.append(f"{rec.file}:{rec.offset}: capture id {row['id']} is "
-                                   "claimed twice: given a new one")
-            row["id"] = None
-        if row["id"] is not None:
-            taken.add(row["id"])
+        _claim(row, rec, taken, result)
         row["_meta"], row["_rec"] = meta, rec
         rows.append(row)
         if rid:
@@ -295,12 +301,7 @@ def _captures(index: _Index, result: ReindexResult) -> list[dict]:
                    warc_record_id=rec.h("WARC-Record-ID"),
                    headers=[tuple(h) for h in entry.get("headers") or []],
                    rendered=int(bool(entry.get("rendered"))))
-        if row["id"] in taken:
-            result.problems.append(f"{rec.file}:{rec.offset}: capture id {row['id']} is "
-                                   "claimed twice: given a new one")
-            row["id"] = None
-        if row["id"] is not None:
-            taken.add(row["id"])
+        _claim(row, rec, taken, result)
         row["_meta"], row["_rec"] = entry, rec
         rows.append(row)
 
