@@ -1,4 +1,5 @@
-"""`nianbao serve`: Datasette 0.65 on the archive's catalog, with the repository's metadata.yml.
+"""`nianbao serve`: Datasette 0.65 on the archive's catalog, with the metadata, templates
+and plugin shipped in the package (`archive.web`).
 
 Before serving, the catalog is brought up to date (schema, views, the sections full-text
 index). Datasette runs in this process under uvicorn on a socket bound here first, so the
@@ -15,9 +16,10 @@ import yaml
 
 from archive.schema import ensure_schema
 from archive.views import create_views, ensure_fts
+from archive.web import web_file
 
-REPO = Path(__file__).resolve().parents[1]
-METADATA = REPO / "metadata.yml"
+METADATA = web_file("metadata.yml")
+TEMPLATES = web_file("templates")
 DB_NAME = "archive.db"
 SETTINGS = {
     # Canned queries over a national archive need more than Datasette's 1 s default.
@@ -65,7 +67,8 @@ def serve_datasette(data_dir: Path | str, host: str = "127.0.0.1", port: int = 8
     except OSError as e:
         print(f"nianbao serve: cannot listen on {host}:{port}: {e}", file=sys.stderr)
         return 1
-    ds = Datasette([str(db_path)], metadata=load_metadata(), settings=SETTINGS)
+    ds = Datasette([str(db_path)], metadata=load_metadata(), settings=SETTINGS,
+                   template_dir=str(TEMPLATES))
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     print(f"Datasette serving {db_path} at http://{shown_host}:{bound_port}/", flush=True)

@@ -30,7 +30,7 @@ from parsers.model import new_report
 
 REPO = Path(__file__).resolve().parents[1]
 NIANBAO = Path(sys.executable).parent / "nianbao"
-METADATA = yaml.safe_load((REPO / "metadata.yml").read_text(encoding="utf-8"))
+METADATA = yaml.safe_load((REPO / "archive" / "web" / "metadata.yml").read_text(encoding="utf-8"))
 DB_META = METADATA["databases"]["archive"]
 
 AGENCY = "友谊县新镇乡人民政府"

@@ -162,7 +162,7 @@ def _agrees(vocab, segments: dict[str, str], texts_of) -> None:
             assert norm(t.group) in norm(segments[t.key]), (t.key, t.group)
 
 
-METADATA = yaml.safe_load((REPO / "metadata.yml").read_text("utf-8"))["databases"]["archive"]["tables"]
+METADATA = yaml.safe_load((REPO / "archive" / "web" / "metadata.yml").read_text("utf-8"))["databases"]["archive"]["tables"]
 
 
 @pytest.mark.parametrize("table, column, vocab", [
