@@ -6,7 +6,8 @@ type and place; the JSON `metadata` records the crawl wrote (see archive.catalog
 the capture's id, run, portal, referrer, whether a browser rendered it, the challenge met, and
 the `crawl_runs`, `portals`, `crawl_run_portals`, `documents`, `document_captures` and
 `crawl_errors` rows as the crawl left them (the latest record of a row wins); a run's
-unchanged ledger records give its `unchanged` captures, whole. A capture
+unchanged ledger records give its `unchanged` captures, whole, and the document records of
+its unchanged documents. A capture
 without its metadata record (a crash between the two, or an archive older than these
 records) is still indexed, from its exchange alone, with a new id, and reported.
 
@@ -221,6 +222,9 @@ class _Index:
             elif kind == UNCHANGED:
                 self.unchanged += [(rec, e) for e in fields.get("captures") or []
                                    if isinstance(e, dict)]
+                self.tables[RECORD_DOCUMENT] += [
+                    (rec.order + (i,), d) for i, d in enumerate(fields.get("documents") or [])
+                    if isinstance(d, dict) and d.get("nianbao") == RECORD_DOCUMENT]
             elif kind in self.tables:
                 self.tables[kind].append((rec.order, fields))
 

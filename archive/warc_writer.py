@@ -13,8 +13,10 @@ flushed as soon as it is written, so a crash loses at most the record being writ
 A re-crawl that finds the same payload at the same URL writes no records of its own: the
 capture goes in the run's unchanged ledger (`note_unchanged`), which `flush_unchanged` writes
 as one JSON `metadata` record (WARC-Target-URI `urn:nianbao:unchanged:<run_id>`) for up to
-`LEDGER_SIZE` captures. A revisit record pair costs about 1.3 kB gzipped per page; a ledger
-entry, compressed beside its neighbours, about a tenth of that. A crash loses the entries
+`LEDGER_SIZE` captures. The `document` records of report documents found unchanged go in the
+same ledger (`note_unchanged_document`, its "documents" list). A revisit record pair costs
+about 1.3 kB gzipped per page and a document record about 0.8 kB; a ledger entry, compressed
+beside its neighbours, about a tenth of that. A crash loses the entries
 not yet flushed: those pages are checked again next time, and their payload is safe in the
 record they refer to.
 
@@ -223,6 +225,7 @@ class WarcWriterFile:
         self._seq = 0
         self.files: list[str] = []
         self._unchanged: list[dict] = []
+        self._unchanged_documents: list[dict] = []
         self._unchanged_since = 0.0
 
     # -- files -------------------------------------------------------------------------
@@ -264,7 +267,7 @@ class WarcWriterFile:
     def close(self) -> None:
         """Write what waits in the unchanged ledger, then close the file (catalog the
         ledger first with archive.catalog.flush_unchanged, or `repair` does it later)."""
-        if self._unchanged:
+        if self.unchanged_pending:
             self.flush_unchanged()
         self._close_file()
 
@@ -392,30 +395,42 @@ class WarcWriterFile:
 
     @property
     def unchanged_pending(self) -> int:
-        """How many captures wait in the unchanged ledger, not yet written."""
-        return len(self._unchanged)
+        """How many entries (captures and documents) wait in the unchanged ledger."""
+        return len(self._unchanged) + len(self._unchanged_documents)
 
     @property
     def ledger_due(self) -> bool:
         """The ledger is full, or its first entry has waited LEDGER_MAX_AGE."""
-        return bool(self._unchanged) and (
-            len(self._unchanged) >= LEDGER_SIZE
+        pending = self.unchanged_pending
+        return bool(pending) and (
+            pending >= LEDGER_SIZE
             or time.monotonic() - self._unchanged_since >= LEDGER_MAX_AGE)
+
+    def _noting(self) -> None:
+        if not self.unchanged_pending:
+            self._unchanged_since = time.monotonic()
 
     def note_unchanged(self, entry: dict) -> None:
         """Put one unchanged capture (JSON-able fields) in the run's ledger."""
-        if not self._unchanged:
-            self._unchanged_since = time.monotonic()
+        self._noting()
         self._unchanged.append(entry)
+
+    def note_unchanged_document(self, record: dict) -> None:
+        """Put the `document` record of a document found unchanged in the run's ledger."""
+        self._noting()
+        self._unchanged_documents.append(record)
 
     def flush_unchanged(self) -> tuple[RecordInfo, list[dict]] | None:
         """Write the ledger's entries as one `metadata` record; that record's place and the
-        entries it holds (None when the ledger is empty)."""
-        if not self._unchanged:
+        capture entries it holds (None when the ledger is empty)."""
+        if not self.unchanged_pending:
             return None
         entries, self._unchanged = self._unchanged, []
-        info = self.write_metadata(UNCHANGED_URI + self.run_id,
-                                   {"nianbao": "unchanged", "format": 1, "captures": entries})
+        documents, self._unchanged_documents = self._unchanged_documents, []
+        fields: dict = {"nianbao": "unchanged", "format": 1, "captures": entries}
+        if documents:
+            fields["documents"] = documents
+        info = self.write_metadata(UNCHANGED_URI + self.run_id, fields)
         return info, entries
 
     def write_metadata(self, uri: str, fields: dict, *, refers_to: str | None = None,

@@ -189,6 +189,11 @@ class ArchiveMiddleware:
         if record is None:  # no pipeline stored it
             return
         link = record["document_capture"] or {}
+        if link.get("change") == "unchanged":  # a line in the run's ledger, not a record
+            self.writer.note_unchanged_document(record)
+            if self.writer.ledger_due:
+                flush_unchanged(self.catalog, self.writer)
+            return
         capture = (self.catalog.get_capture(link["capture_id"])
                    if link.get("capture_id") is not None else None)
         self.writer.write_metadata(item.url, record,

@@ -499,3 +499,39 @@ def test_rendered_page_without_server_bytes_says_so(mw, data_dir):
     assert fields["body"] == "rendered-dom"
     assert fields["original_missing"] == "the page's last method never ran"
     assert "conversion" not in [t for t, _, _ in warc_records(data_dir)]
+
+
+def test_an_unchanged_document_is_a_ledger_line_not_a_record(data_dir):
+    """A re-crawl that finds a report unchanged writes its document record into the run's
+    unchanged ledger, beside the capture's entry, not as a record of its own."""
+    from archive.catalog import Catalog
+    from spiders.items import DocumentItem
+
+    url = "http://www.a.gov.cn/nb/2023.pdf"
+    for run in (RUN, "20261124T084400Z-4b3c2d"):
+        crawler = get_crawler(PortalSpider, {"NIANBAO_DATA_DIR": str(data_dir),
+                                             "NIANBAO_RUN_ID": run})
+        crawler.spider = crawler._create_spider()
+        m = build_from_crawler(ArchiveMiddleware, crawler)
+        crawler.signals.send_catch_log(signals.spider_opened, spider=crawler.spider)
+        req = Request(url, meta={M.PORTAL: "demo-town", M.KIND: M.ATTACHMENT})
+        m.process_response(req, Response(url, body=b"%PDF-1.7 report", request=req))
+        with Catalog(data_dir / "archive.db") as cat:  # what DocumentPipeline does
+            cat.upsert_document("demo-town", url, "2023年报", "attachment", None, run,
+                                req.meta[M.CAPTURE_ID])
+        crawler.signals.send_catch_log(
+            signals.item_scraped, item=DocumentItem(
+                url=url, title="2023年报", portal="demo-town", referrer=None,
+                kind="attachment", capture_id=req.meta[M.CAPTURE_ID]),
+            response=None, spider=crawler.spider)
+        crawler.signals.send_catch_log(signals.spider_closed, spider=crawler.spider,
+                                       reason="finished")
+    metadata = [b for t, _, b in warc_records(data_dir) if t == "metadata"]
+    [alone] = [b for b in metadata if b["nianbao"] == "document"]
+    assert alone["document_capture"]["change"] == "new"
+    [ledger] = [b for b in metadata if b["nianbao"] == "unchanged"]
+    [entry] = ledger["captures"]
+    [doc] = ledger["documents"]
+    assert doc["document_capture"]["change"] == "unchanged"
+    assert doc["document_capture"]["capture_id"] == entry["id"]
+    assert doc["document"]["latest_capture_id"] == entry["id"]
