@@ -226,6 +226,12 @@ class Catalog:
             "SELECT * FROM captures WHERE (url = ? OR final_url = ?) AND status IN (200, 304) "
             "ORDER BY id DESC LIMIT 1", (url, url)).fetchone())
 
+    def last_capture_from(self, final_url: str) -> dict | None:
+        """The most recent capture served from `final_url`, whatever its status."""
+        return _row(self.conn.execute(
+            "SELECT * FROM captures WHERE final_url = ? ORDER BY id DESC LIMIT 1",
+            (final_url,)).fetchone())
+
     def latest_capture_for_url(self, url: str) -> dict | None:
         """The most recent capture requested at, or served from, `url`."""
         return _row(self.conn.execute(
@@ -361,9 +367,8 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         original = catalog.find_payload(sha)
     revisit_of = ((original["final_url"] or original["url"], original["fetched_at"])
                   if original else None)
-    if (original is not None and rendered_dom is None and status in (200, 304)
-            and (final_url or url) == (original["final_url"] or original["url"])
-            and hasattr(writer, "note_unchanged")):
+    if (original is not None and rendered_dom is None and hasattr(writer, "note_unchanged")
+            and _unchanged(catalog, original, sha, status, final_url or url)):
         return _note_unchanged(
             catalog, writer, original, sha, run_id=run_id, url=url, status=status,
             response_headers=response_headers, request_headers=request_headers,
@@ -403,6 +408,21 @@ def archive_exchange_row(catalog: Catalog, writer, *, run_id: str, url: str, sta
         writer.write_metadata(row["final_url"], fields, refers_to=rec.record_id,
                               concurrent_to=rec.record_id)
     return row
+
+
+def _unchanged(catalog: Catalog, original: dict, sha: str, status: int, place: str) -> bool:
+    """The same answer as before at the same place: a 200 (or a 304 confirming it) with the
+    payload first archived from there, or the same status and payload as the last capture
+    served from there (an error page, a redirect: their bodies are often shared by many
+    URLs, so the payload's first record may be another URL's)."""
+    if (status == 304 or status == original["status"] == 200) and place == (
+            original["final_url"] or original["url"]):
+        return True
+    if status == 304:
+        return False
+    previous = catalog.last_capture_from(place)
+    return (previous is not None and previous["status"] == status
+            and previous["payload_sha256"] == sha)
 
 
 def _note_unchanged(catalog: Catalog, writer, original: dict, sha: str, *, run_id: str,

@@ -95,6 +95,25 @@ def test_the_same_bytes_at_another_url_are_still_a_revisit_record(archive):
     assert copy["warc_file"] is not None  # replay tools need its own record at this URL
 
 
+def test_an_error_page_shared_by_many_urls_is_unchanged_where_it_was_before(archive):
+    """A CMS answers every missing page with one 404 body: its first record is another
+    URL's, yet a re-crawl finding the same 404 where it found it before writes nothing."""
+    cat, w2 = archive["cat"], archive["writer"]
+    missing = b"<h1>404</h1>"
+    with WarcWriterFile(archive["data"] / "warc", RUN1 + "x") as w:
+        capture(cat, w, RUN1, "http://a.gov.cn/gone-1.html", body=missing, status=404)
+        before = capture(cat, w, RUN1, "http://a.gov.cn/gone-2.html", body=missing, status=404)
+    assert before["record_type"] == "revisit"
+    again = capture(cat, w2, RUN2, "http://a.gov.cn/gone-2.html", body=missing, status=404)
+    assert again["record_type"] == UNCHANGED and again["status"] == 404
+    # the same body now answering 200 is news, whatever it was before
+    now_ok = capture(cat, w2, RUN2, "http://a.gov.cn/gone-1.html", body=missing)
+    assert now_ok["record_type"] == "revisit"
+    flush_unchanged(cat, w2)
+    cap = read_capture(archive["data"], again["id"])
+    assert (cap.status, cap.body) == (404, missing)
+
+
 def test_a_304_to_a_conditional_request_is_unchanged_too(archive):
     first = archive["first"]
     again = capture(archive["cat"], archive["writer"], RUN2, "http://a.gov.cn/a.html", body=b"",
