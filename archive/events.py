@@ -8,8 +8,9 @@
   last good capture stays the document's latest, and the event names the answer.
 
 Events are derived after each run from what the catalog already holds (document_captures'
-change, crawl_errors on a known report's URL), so they can be derived again for any run:
-`record_events` is idempotent.
+change, crawl_errors on a known report's URL), so they can be derived again for any run,
+as `nianbao reindex` does: `record_events` is idempotent. (Run ids sort by start time; a
+gone event's old capture is the report's last capture from an earlier run.)
 """
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from datetime import datetime, timezone
 _GONE = ("HTTP 404%", "HTTP 410%", "report gone%")
 
 
-def record_events(conn: sqlite3.Connection, run_id: str) -> int:
-    """Add the run's events that are not recorded yet; how many were added."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+def record_events(conn: sqlite3.Connection, run_id: str, detected_at: str | None = None) -> int:
+    """Add the run's events that are not recorded yet; how many were added.
+
+    :param detected_at: when they were found (default now; `reindex` gives the run's end)
+    """
+    now = detected_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
     before = conn.total_changes
     with conn:
         conn.execute("""
@@ -37,7 +41,9 @@ FROM document_captures dc WHERE dc.run_id = ? AND dc.change = 'changed'
         conn.execute(f"""
 INSERT OR IGNORE INTO document_events
   (document_id, event, old_capture_id, new_capture_id, run_id, detail, detected_at)
-SELECT d.id, 'gone', d.latest_capture_id,
+SELECT d.id, 'gone',
+  (SELECT max(p.capture_id) FROM document_captures p
+   WHERE p.document_id = d.id AND p.run_id < e.run_id),
   (SELECT c.id FROM captures c WHERE c.url = e.url AND c.run_id = e.run_id
    ORDER BY c.id DESC LIMIT 1),
   e.run_id, e.error, ?

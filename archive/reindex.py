@@ -5,7 +5,8 @@ capture's URL, final URL, method, status, headers, fetch time, payload digest an
 type and place; the JSON `metadata` records the crawl wrote (see archive.catalog) give the rest:
 the capture's id, run, portal, referrer, whether a browser rendered it, the challenge met, and
 the `crawl_runs`, `portals`, `crawl_run_portals`, `documents`, `document_captures` and
-`crawl_errors` rows as the crawl left them (the latest record of a row wins); a run's
+`crawl_errors` rows as the crawl left them (the latest record of a row wins), from which each
+run's `document_events` (changed and gone reports) are derived again; a run's
 unchanged ledger records give its `unchanged` captures, whole, and the document records of
 its unchanged documents. A capture
 without its metadata record (a crash between the two, or an archive older than these
@@ -30,6 +31,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import (CAPTURE_COLUMNS, RECORD_CAPTURE, RECORD_DOCUMENT, RECORD_ERROR,
                              RECORD_RUN, UNCHANGED, connect)
+from archive.events import record_events
 from archive.verify import gzip_member_complete
 from archive.warc_writer import METADATA_TYPE, original_headers, warc_digest_to_sha256
 
@@ -50,6 +52,7 @@ class ReindexResult:
     document_captures: int = 0
     crawl_errors: int = 0
     portals: int = 0
+    document_events: int = 0
     without_metadata: int = 0   # captures indexed from their exchange alone, with a new id
     backup: str | None = None   # where the old catalog went (file name in the data dir)
     problems: list[str] = field(default_factory=list)
@@ -61,7 +64,8 @@ class ReindexResult:
     def describe(self) -> str:
         head = (f"{self.files} WARC files, {self.records} records: {self.captures} captures, "
                 f"{self.runs} runs, {self.documents} documents ({self.document_captures} "
-                f"captures of them), {self.crawl_errors} crawl errors")
+                f"captures of them), {self.crawl_errors} crawl errors, {self.document_events} "
+                f"document events")
         if self.without_metadata:
             head += f"; {self.without_metadata} captures without their metadata record"
         if self.backup:
@@ -453,6 +457,10 @@ def reindex(data_dir: Path | str) -> ReindexResult:
             _insert(conn, "documents", sorted(documents.values(), key=lambda r: r["id"]))
             _insert(conn, "document_captures", sorted(
                 links.values(), key=lambda r: (r["document_id"], r["run_id"])))
+        for run_id in sorted(runs):  # changed and gone reports, derived as each run did
+            run = runs[run_id]
+            result.document_events += record_events(
+                conn, run_id, detected_at=run.get("finished_at") or run.get("started_at"))
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()

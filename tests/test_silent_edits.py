@@ -111,3 +111,24 @@ def test_document_changes_shows_exactly_the_corrected_values(recrawl):
     old = json.loads((EXAMPLES / "004_1583c84d3300f656.expected.json").read_text("utf-8"))["values"]
     assert {r["path"]: (r["old_value"], r["new_value"]) for r in rows} == {
         path: (old[path], value) for path, value in expected.items()}
+
+
+def test_reindex_derives_the_same_events_from_the_warc_files(recrawl, tmp_path):
+    """The events are the catalog's, not the WARC files': reindex derives them again, run
+    by run, and gets the same rows (detected at its run's end)."""
+    import shutil
+
+    from archive.reindex import reindex
+
+    src = Path(recrawl["db"].execute("PRAGMA database_list").fetchone()[2]).parent
+    shutil.copytree(src / "warc", tmp_path / "warc")
+    result = reindex(tmp_path)
+    assert result.ok and result.document_events == 3, result.describe()
+    cols = "document_id, event, old_capture_id, new_capture_id, run_id, detail"
+    query = f"SELECT {cols} FROM document_events ORDER BY document_id, event"
+    rebuilt = sqlite3.connect(tmp_path / "archive.db")
+    assert rebuilt.execute(query).fetchall() == [
+        tuple(r) for r in recrawl["db"].execute(query).fetchall()]
+    finished = rebuilt.execute("SELECT finished_at FROM crawl_runs WHERE id = ?",
+                               (recrawl["second"],)).fetchone()[0]
+    assert {r[0] for r in rebuilt.execute("SELECT detected_at FROM document_events")} == {finished}
