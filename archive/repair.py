@@ -86,7 +86,7 @@ class RepairResult:
 def _scan(path: Path, start: int):
     """(records, good end) of the complete records from `start`: records are
     (offset, length, warcio record fields) for response/revisit/request/metadata/conversion."""
-    from archive.reindex import read_through
+    from archive.warc_index import read_through
 
     out: list = []
     good = start
@@ -156,13 +156,14 @@ def _remove_captures(conn: sqlite3.Connection, ids: list[int], result: RepairRes
 def _add_captures(conn: sqlite3.Connection, records: list, result: RepairResult) -> None:
     """Catalog the complete exchanges no capture row names (as reindex does)."""
     from archive.catalog import CAPTURE_COLUMNS, UNCHANGED
-    from archive.reindex import ReindexResult, _captures, _Index
+    from archive.reindex import ReindexResult
+    from archive.warc_index import WarcIndex, capture_rows
 
     known = {r[0] for r in conn.execute("SELECT warc_record_id FROM captures WHERE "
                                         "warc_record_id IS NOT NULL")}
     taken = {r[0] for r in conn.execute("SELECT id FROM captures")}
     waiting = {r[0] for r in conn.execute("SELECT id FROM captures WHERE warc_file IS NULL")}
-    index = _Index()
+    index = WarcIndex()
     for rec in records:
         if rec.rec_type in ("response", "revisit") and rec.h("WARC-Record-ID") in known:
             continue
@@ -181,7 +182,7 @@ def _add_captures(conn: sqlite3.Connection, records: list, result: RepairResult)
                                     if e.get("id") not in taken]
     if not index.exchanges and not index.unchanged:
         return
-    rows = _captures(index, ReindexResult())
+    rows = capture_rows(index, ReindexResult())
     by_place = {(r.file, r.offset): r for r in index.exchanges}
     by_place.update({(r.file, r.offset): r for r, _ in index.unchanged})
     ledger_entry = {e["id"]: e for _, e in index.unchanged}
