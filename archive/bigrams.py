@@ -3,9 +3,10 @@ character bigrams, so FTS5 `unicode61` (which keeps a whole run of CJK character
 token) finds words of two characters and more. FTS5 `trigram` alone finds nothing for
 two-character words such as 公开 or 预算 (FIELD_NOTES.md).
 
-`to_bigrams(text)` fills `sections.search_text` at indexing time; `bigram_query(q)` turns
-what a user typed into an FTS5 expression over the same tokens (registered as a SQL function
-by the Datasette plugin).
+`to_bigrams(text)` is what the index `sections_fts` holds (archive/search_index.py);
+`bigram_query(q)` turns what a user typed into an FTS5 expression over the same tokens
+(registered as a SQL function by the Datasette plugin); `find_words(text, q)` says where the
+words typed are in the original text, for excerpts that mark them.
 """
 from __future__ import annotations
 
@@ -78,16 +79,63 @@ def bigram_query(query: str | None) -> str:
     return " AND ".join(phrases) if phrases else '""'
 
 
+def query_words(query: str | None) -> list[str]:
+    """The words (or "quoted phrases") of a query, as typed."""
+    parts = ((quoted or word).strip() for quoted, word in _QUERY_PART.findall(query or ""))
+    return [part for part in parts if part]
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """`text` in the form search compares (NFKC, lower case), with the index in `text` of
+    each of its characters."""
+    out, where = [], []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch).lower()
+        out.append(folded)
+        where.extend([i] * len(folded))
+    return "".join(out), where
+
+
+def find_words(text: str | None, query: str | None) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence in `text` of a word of `query`, in text order, not
+    overlapping; compared as the index does (full-width and half-width alike, any case)."""
+    text = text or ""
+    folded, where = _folded(text)
+    spans = []
+    for word in query_words(query):
+        w = unicodedata.normalize("NFKC", word).lower()
+        start = folded.find(w)
+        while w and start >= 0:
+            end = start + len(w)
+            spans.append((where[start], where[end - 1] + 1))
+            start = folded.find(w, end)
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def excerpt_window(text: str, spans: list[tuple[int, int]], width: int = 80) -> tuple[int, int]:
+    """(start, end) of about `width` characters of `text` centred on the first span (the
+    start of the text when there is none)."""
+    if not spans:
+        return 0, min(len(text), width)
+    pos, end = spans[0]
+    start = max(0, pos - (width - (end - pos)) // 2)
+    return start, min(len(text), max(start + width, end))
+
+
 def search_excerpt(text: str | None, query: str | None, width: int = 80) -> str:
     """About `width` characters of `text` around the first word of `query` found in it,
-    the word marked with 【】; the start of the text when no word is found as typed."""
+    the word marked with 【】; the start of the text when no word is found."""
     text = " ".join((text or "").split())
-    words = [q or w for q, w in _QUERY_PART.findall(query or "")]
-    hits = [(text.find(w), w) for w in words if w and text.find(w) >= 0]
-    if not hits:
-        return text[:width] + ("…" if len(text) > width else "")
-    pos, word = min(hits)
-    start = max(0, pos - (width - len(word)) // 2)
-    end = min(len(text), start + width)
-    return ("…" if start else "") + text[start:pos] + "【" + word + "】" + \
-        text[pos + len(word):end] + ("…" if end < len(text) else "")
+    spans = find_words(text, query)
+    start, end = excerpt_window(text, spans, width)
+    if not spans:
+        return text[:end] + ("…" if end < len(text) else "")
+    pos, stop = spans[0]
+    return ("…" if start else "") + text[start:pos] + "【" + text[pos:stop] + "】" + \
+        text[stop:end] + ("…" if end < len(text) else "")

@@ -1,4 +1,5 @@
-"""Datasette plugin (registered by entry point): Chinese search and the archived originals.
+"""Datasette plugin (registered by entry point): Chinese search, report pages and the
+archived originals.
 
 - SQL functions `bigram_query(q)` (an FTS5 expression over bigram text, `archive.bigrams`)
   and `search_excerpt(text, q[, width])` (the words around a hit). On the archive database
@@ -6,7 +7,12 @@
   `sections` finds Chinese words of any length.
 - `/-/original/<capture_id>` serves a capture's archived bytes from its WARC record as an
   untrusted document (`archive.web.original`).
-- `capture_id` cells link to the original; `url` cells are plain external links.
+- `/-/report/<report_id>` shows one report as a readable page (`archive.web.report_page`);
+  `/-/search?q=` searches every report's text with excerpts (`archive.web.search_page`),
+  linked from Datasette's menu.
+- `capture_id` cells link to the original; report ids (`report_id` and the like anywhere,
+  `id` of `reports` and `current_reports`, the title of a `reports` row) link to the report
+  page; `url` cells are plain external links.
 """
 from __future__ import annotations
 
@@ -14,10 +20,15 @@ import markupsafe
 from datasette import hookimpl
 
 from archive.bigrams import bigram_query, search_excerpt
+from archive.web.csv_bom import asgi_wrapper  # noqa: F401  (the `_bom=1` CSV option)
 from archive.web.original import DATABASE, original
+from archive.web.report_page import report_page
+from archive.web.search_page import search_page
 
 CAPTURE_COLUMNS = {"capture_id", "latest_capture_id", "refers_to"}
 URL_COLUMNS = {"url", "final_url", "referrer"}
+REPORT_COLUMNS = {"report_id", "previous_report_id", "old_report_id", "new_report_id"}
+REPORT_TABLES = {"reports", "current_reports"}  # their `id` is the report's
 
 
 @hookimpl(trylast=True)
@@ -33,11 +44,24 @@ def _original_path(datasette, capture_id) -> str:
     return datasette.urls.path(f"/-/original/{int(capture_id)}")
 
 
+def _report_path(datasette, report_id) -> str:
+    return datasette.urls.path(f"/-/report/{int(report_id)}")
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     label = None
     if isinstance(value, dict):  # an expanded foreign key: {"value": ..., "label": ...}
         value, label = value.get("value"), value.get("label")
+    if isinstance(value, int) and (column in REPORT_COLUMNS
+                                   or (column == "id" and table in REPORT_TABLES)):
+        link = markupsafe.Markup('<a href="{}">{}</a>').format(_report_path(datasette, value),
+                                                              label or value)
+        return link + markupsafe.Markup(" <em>{}</em>").format(value) if label else link
+    if (table == "reports" and column == "title" and row is not None
+            and isinstance(row["id"], int)):  # the table page shows `id` as the row's link
+        return markupsafe.Markup('<a href="{}">{}</a>').format(
+            _report_path(datasette, row["id"]), value or "（无标题 untitled）")
     if column in CAPTURE_COLUMNS and isinstance(value, int):
         return markupsafe.Markup('<a href="{}" title="{}">{}</a> · <a href="{}">原件 original</a>'
                                  ).format(datasette.urls.row(database, "captures", str(value)),
@@ -54,4 +78,11 @@ def render_cell(row, value, column, table, database, datasette):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/original/(?P<capture_id>[0-9]+)$", original)]
+    return [(r"^/-/original/(?P<capture_id>[0-9]+)$", original),
+            (r"^/-/report/(?P<report_id>[0-9]+)$", report_page),
+            (r"^/-/search$", search_page)]
+
+
+@hookimpl
+def menu_links(datasette):
+    return [{"href": datasette.urls.path("/-/search"), "label": "全文搜索 Search the reports"}]

@@ -40,6 +40,31 @@ def m002_capture_place_nullable(db: Database) -> None:
         db["captures"].transform(not_null={c: False for c in place})
 
 
+@CATALOG()
+def m003_sections_search_text_dropped(db: Database) -> None:
+    """sections.search_text goes: the bigram text lives only in the full-text index, never
+    in a visible table (issue 10). The earlier index (external content over that column) and
+    its triggers go with it; `nianbao serve` builds the new one (archive.search_index) from
+    the sections' text, which every row keeps."""
+    for trigger in ("sections_fts_ai", "sections_fts_ad", "sections_fts_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    old_index = db.execute("SELECT sql FROM sqlite_master WHERE name = 'sections_fts'").fetchone()
+    if old_index and "search_text" in old_index[0]:
+        db.execute("DROP TABLE sections_fts")
+    if "search_text" in db["sections"].columns_dict:
+        db["sections"].transform(drop={"search_text"})
+
+
+@CATALOG()
+def m004_report_totals(db: Database) -> None:
+    """report_totals: one row per report with its section 三/四 totals and its current and
+    latest flags (issue 10), what the dashboard and the overview read; filled here for the
+    reports of an older catalog (TABLES has created the empty table and its indexes)."""
+    from archive.views import refresh_report_totals
+
+    refresh_report_totals(db.conn)
+
+
 def apply(conn) -> list[str]:
     """Apply the pending migrations to an open sqlite3 connection; their names."""
     db = Database(conn)

@@ -3,7 +3,8 @@
 One `reports` row per (capture, parser version): storing again replaces the row (keeping its
 id) and its long rows (`applications`, `active_disclosure`, `review_litigation`, `checks`,
 `sections`), all in one transaction, so a process killed at any moment leaves either the old
-report with all its rows or the new one with all its rows.
+report with all its rows or the new one with all its rows. The same transaction rewrites the
+`report_totals` rows of the capture's and the document's reports (`archive.views`).
 
 Each store compares the new report's values (`compared_values`: the flat paths of
 REPORT_MODEL.md plus the region's fields) with the capture's most recent earlier result, of
@@ -24,7 +25,8 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 
-from archive.bigrams import to_bigrams
+from archive.search_index import index_sections
+from archive.views import refresh_report_totals
 from parsers.model import flatten, has_table_values
 
 LONG_TABLES = ("applications", "active_disclosure", "review_litigation", "checks", "sections")
@@ -126,10 +128,10 @@ def _insert_long_rows(conn: sqlite3.Connection, report_id: int, report: dict) ->
         "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?, ?, ?, ?)",
         [(report_id, c.get("rule"), int(bool(c.get("ok"))), c.get("detail"))
          for c in report.get("checks") or []])
-    conn.executemany(
-        "INSERT INTO sections (report_id, section, text, search_text) VALUES (?, ?, ?, ?)",
-        [(report_id, key, text, to_bigrams(text))
-         for key, text in (report.get("sections") or {}).items() if text])
+    index_sections(conn, [
+        (conn.execute("INSERT INTO sections (report_id, section, text) VALUES (?, ?, ?)",
+                      (report_id, key, text)).lastrowid, text)
+        for key, text in (report.get("sections") or {}).items() if text])
 
 
 def diff_flat(old: dict, new: dict) -> list[tuple[str, object, object]]:
@@ -183,6 +185,8 @@ def _store(conn, capture_id, document_id, parser_version, status, error, report)
                                    status, error, report)
         if report is not None:
             _insert_long_rows(conn, report_id, report)
+        # this report's totals, and whether it and its siblings are current and latest
+        refresh_report_totals(conn, capture_id, document_id)
         changes = _record_changes(conn, capture_id, report_id, replaced_id, parser_version,
                                   previous, report)
     return report_id, changes

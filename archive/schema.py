@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS crawl_errors (
     error TEXT NOT NULL,              -- e.g. 'HTTP 503 after 3 attempts', 'TimeoutError: ...'
     at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS crawl_errors_run ON crawl_errors(run_id);
 
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY,
@@ -143,6 +144,7 @@ CREATE TABLE IF NOT EXISTS applications (
     value REAL
 );
 CREATE INDEX IF NOT EXISTS applications_report ON applications(report_id);
+CREATE INDEX IF NOT EXISTS applications_report_row ON applications(report_id, row, "column");
 
 CREATE TABLE IF NOT EXISTS active_disclosure (
     report_id INTEGER NOT NULL REFERENCES reports(id),
@@ -170,14 +172,86 @@ CREATE TABLE IF NOT EXISTS checks (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS checks_report ON checks(report_id);
+CREATE INDEX IF NOT EXISTS checks_failing ON checks(report_id) WHERE ok = 0;
 
 CREATE TABLE IF NOT EXISTS sections (
     report_id INTEGER NOT NULL REFERENCES reports(id),
     section TEXT NOT NULL,            -- overview, active_disclosure, applications, ...
-    text TEXT NOT NULL,
-    search_text TEXT                  -- text as overlapping bigrams, for the FTS index
+    text TEXT NOT NULL                -- its bigrams are in sections_fts (archive/search_index.py)
 );
 CREATE INDEX IF NOT EXISTS sections_report ON sections(report_id);
+
+-- One row per report: the figures the dashboard and canned queries add up, copied from the
+-- long tables when the report is stored (archive.views.refresh_report_totals), so an
+-- aggregate over a national archive reads one narrow row per report, not hundreds of cells.
+CREATE TABLE IF NOT EXISTS report_totals (
+    report_id INTEGER PRIMARY KEY REFERENCES reports(id),
+    capture_id INTEGER,
+    document_id INTEGER,
+    is_current INTEGER NOT NULL,      -- the newest parse of its capture (current_reports)
+    is_latest INTEGER NOT NULL,       -- current, and of its document's newest parsed capture
+    portal TEXT,
+    agency TEXT,
+    province TEXT,
+    city TEXT,
+    county TEXT,
+    township TEXT,
+    year INTEGER,
+    template TEXT,
+    status TEXT,
+    title TEXT,                       -- reports' and captures' columns the overview shows,
+    published_at TEXT,                --   copied so it needs no join
+    format TEXT,
+    url TEXT,
+    fetched_at TEXT,
+    parser_version TEXT,
+    parsed_at TEXT,
+    checks_failed INTEGER,
+    adds_up INTEGER,                  -- 1 every check holds, 0 one fails, NULL none evaluated
+    new_received REAL,                -- the 总计 column of section 三's lines ...
+    carried_over REAL,
+    granted REAL,
+    partially_granted REAL,
+    denied REAL,                      -- sum of the eight denied_* lines
+    denied_state_secret REAL,
+    denied_prohibited REAL,
+    denied_three_safeties REAL,
+    denied_third_party REAL,
+    denied_internal_affairs REAL,
+    denied_process_info REAL,
+    denied_enforcement_files REAL,
+    denied_query_matters REAL,
+    unable REAL,                      -- sum of the three unable_* lines
+    not_processed REAL,               -- sum of the five not_processed_* lines
+    other_processing REAL,            -- （六）其他处理: the single line, or the sum of its three
+    results_total REAL,
+    carried_forward REAL,
+    review_total REAL,                -- section 四: 行政复议 总计
+    litigation_total REAL             -- 行政诉讼 总计 (direct + after review)
+);
+-- the overview's facets (current reports, or latest ones), read from the index alone
+CREATE INDEX IF NOT EXISTS report_totals_facet_region
+    ON report_totals(is_current, is_latest, province, city, county);
+CREATE INDEX IF NOT EXISTS report_totals_facet_year ON report_totals(is_current, is_latest, year);
+CREATE INDEX IF NOT EXISTS report_totals_facet_template
+    ON report_totals(is_current, is_latest, template);
+CREATE INDEX IF NOT EXISTS report_totals_facet_adds_up
+    ON report_totals(is_current, is_latest, adds_up);
+-- the dashboard's and canned queries' group-bys over the latest reports
+CREATE INDEX IF NOT EXISTS report_totals_latest_year ON report_totals(is_latest, year);
+CREATE INDEX IF NOT EXISTS report_totals_latest_region
+    ON report_totals(is_latest, province, city, county, year);
+CREATE INDEX IF NOT EXISTS report_totals_latest_office
+    ON report_totals(is_latest, portal, agency, year);
+CREATE INDEX IF NOT EXISTS report_totals_latest_denied ON report_totals(is_latest, denied);
+CREATE INDEX IF NOT EXISTS report_totals_latest_adds_up ON report_totals(is_latest, adds_up);
+CREATE INDEX IF NOT EXISTS reports_document ON reports(document_id);
+CREATE INDEX IF NOT EXISTS report_totals_capture ON report_totals(capture_id);
+CREATE INDEX IF NOT EXISTS report_totals_document ON report_totals(document_id);
+-- A report deleted by any path (a re-store, archive.repair) takes its totals row with it.
+CREATE TRIGGER IF NOT EXISTS report_totals_ad AFTER DELETE ON reports BEGIN
+  DELETE FROM report_totals WHERE report_id = old.id;
+END;
 
 CREATE TABLE IF NOT EXISTS parse_changes (
     id INTEGER PRIMARY KEY,
@@ -191,6 +265,7 @@ CREATE TABLE IF NOT EXISTS parse_changes (
     new_value TEXT,                   -- JSON
     changed_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS parse_changes_version ON parse_changes(parser_version, id);
 
 -- reports replaced under the same URL or taken down, found by re-crawls (archive/events.py)
 CREATE TABLE IF NOT EXISTS document_events (

@@ -1,19 +1,17 @@
-"""Views and the full-text index that Datasette serves on top of the catalog.
+"""The views that Datasette serves on top of the catalog.
 
 `create_views(conn)` (re)creates the views, so their definitions follow this file;
-`ensure_fts(conn)` keeps `sections_fts` (FTS5, tokenizer unicode61, external content
-`sections`, column `search_text` holding bigrams from `archive.bigrams`) in step with
-`sections`; `rebuild_fts(conn)` recomputes every bigram text and the whole index.
+`refresh_report_totals(conn, ...)` writes `report_totals`, one narrow row per report with its
+section 三/四 totals and whether it is current and latest (what `current_reports` and
+`report_overview` read, so that counting, faceting and the dashboard stay fast on a national
+archive); `archive.report_store` calls it for every report it stores;
+the full-text index of `sections` is archive/search_index.py's.
 """
 from __future__ import annotations
 
 import sqlite3
 
-from archive.bigrams import to_bigrams
 from parsers.vocabulary import TABLE3_COLUMNS, TABLE3_ROWS
-
-# Bump when to_bigrams() changes: ensure_fts() then recomputes every sections.search_text.
-BIGRAMS_VERSION = "1"
 
 # Section 三's rows in the report's order, with their display names (parsers.vocabulary).
 APPLICATION_ROWS = [(t.key, t.title) for t in TABLE3_ROWS.terms]
@@ -35,58 +33,110 @@ def _rl(group_test: str) -> str:
             f"AND v.measure = 'total' AND {group_test})")
 
 
-_LABELS = ", ".join(f"({_sql_str(k)}, {i}, {_sql_str(v)})"
-                    for i, (k, v) in enumerate(APPLICATION_ROWS, 1))
+# (row, position, label, template): template is NULL for a row both forms have
+_LABELS = ", ".join(
+    f"({_sql_str(t.key)}, {i}, {_sql_str(t.title)}, "
+    f"{_sql_str(t.template) if t.template else 'NULL'})"
+    for i, t in enumerate(TABLE3_ROWS.terms, 1))
 _WIDE_COLUMNS = ",\n  ".join(
-    f"(SELECT x.value FROM applications x WHERE x.report_id = r.id AND x.row = l.row "
+    f"(SELECT x.value FROM applications x WHERE x.report_id = r.report_id AND x.row = l.row "
     f"AND x.\"column\" = '{c}') AS {c}" for c in APPLICANT_COLUMNS)
 
 # A report is current when no other report of the same capture was parsed later (normally:
-# the newest parser version). is_latest marks the current report of a document's newest
-# parsed capture, so a page archived on several crawls is counted once.
+# the newest parser version). It is latest when, besides, no report of the same document was
+# parsed from a newer capture, so a page archived on several crawls is counted once. Both are
+# computed when a report is stored (refresh_report_totals) and read from report_totals.
+_IS_CURRENT = """NOT EXISTS (
+    SELECT 1 FROM reports n WHERE n.capture_id = r.capture_id
+      AND (n.parsed_at > r.parsed_at OR (n.parsed_at = r.parsed_at AND n.id > r.id)))"""
+_IS_NEWEST_CAPTURE = """CASE WHEN r.document_id IS NULL THEN 1 ELSE NOT EXISTS (
+    SELECT 1 FROM reports o JOIN captures oc ON oc.id = o.capture_id
+    WHERE o.document_id = r.document_id AND o.capture_id != r.capture_id
+      AND (oc.fetched_at > c.fetched_at OR (oc.fetched_at = c.fetched_at AND oc.id > c.id))
+  ) END"""
+DENIED_ROWS = [k for k, _ in APPLICATION_ROWS if k.startswith("denied_")]
+_OTHER_LINE = _app("a.row = 'other_processing'")
+_OTHER_PARTS = _app("a.row IN ('other_no_correction', 'other_no_fee', 'other_other')", "sum")
+# report_totals' figures: column -> SQL over the report `r` (schema.py names the columns)
+TOTALS = {
+    "new_received": _app("a.row = 'new_received'"),
+    "carried_over": _app("a.row = 'carried_over'"),
+    "granted": _app("a.row = 'granted'"),
+    "partially_granted": _app("a.row = 'partially_granted'"),
+    "denied": _app("substr(a.row, 1, 7) = 'denied_'", "sum"),
+    **{k: _app(f"a.row = {_sql_str(k)}") for k in DENIED_ROWS},
+    "unable": _app("substr(a.row, 1, 7) = 'unable_'", "sum"),
+    "not_processed": _app("substr(a.row, 1, 14) = 'not_processed_'", "sum"),
+    "other_processing": f"coalesce({_OTHER_LINE}, {_OTHER_PARTS})",
+    "results_total": _app("a.row = 'results_total'"),
+    "carried_forward": _app("a.row = 'carried_forward'"),
+    "review_total": _rl("v.review_group = 'review'"),
+    "litigation_total": _rl("v.review_group IN ('litigation_direct', 'litigation_after_review')"),
+}
+_TOTALS_COLUMNS = ["report_id", "capture_id", "document_id", "is_current", "is_latest", "portal",
+                   "agency", "province", "city", "county", "township", "year", "template",
+                   "status", "title", "published_at", "format", "url", "fetched_at",
+                   "parser_version", "parsed_at", "checks_failed", "adds_up", *TOTALS]
+_TOTALS_SELECT = f"""
+INSERT OR REPLACE INTO report_totals ({", ".join(_TOTALS_COLUMNS)})
+SELECT r.id, r.capture_id, r.document_id, cur, cur AND newest, c.portal, r.agency, r.province,
+  r.city, r.county, r.township, r.year, r.template, r.status, r.title, r.published_at,
+  r.format, r.url, c.fetched_at, r.parser_version, r.parsed_at, r.checks_failed,
+  CASE WHEN EXISTS (SELECT 1 FROM checks k WHERE k.report_id = r.id AND k.ok = 0) THEN 0
+       WHEN EXISTS (SELECT 1 FROM checks k WHERE k.report_id = r.id) THEN 1 END,
+  {", ".join(TOTALS.values())}
+FROM (SELECT r.*, {_IS_CURRENT} AS cur, {_IS_NEWEST_CAPTURE} AS newest
+      FROM reports r LEFT JOIN captures c ON c.id = r.capture_id WHERE {{where}}) r
+LEFT JOIN captures c ON c.id = r.capture_id
+"""
+
+
+def refresh_report_totals(conn: sqlite3.Connection, capture_id: int | None = None,
+                          document_id: int | None = None) -> None:
+    """(Re)write the `report_totals` rows of every report of `capture_id` or `document_id`
+    (their current and latest flags depend on each other), or of every report when both are
+    None (the backfill of migration m004). Runs in the caller's transaction."""
+    if capture_id is None and document_id is None:
+        conn.execute(_TOTALS_SELECT.format(where="1"))
+        return
+    conn.execute(_TOTALS_SELECT.format(where="r.capture_id = ? OR r.document_id = ?"),
+                 (capture_id, document_id))
+
+
+_OVERVIEW_TOTALS = ", ".join(f"t.{c}" for c in ("new_received", "carried_over", "granted",
+                             "partially_granted", "denied", "unable", "not_processed",
+                             "results_total", "review_total", "litigation_total"))
+
+# report_overview reads report_totals alone (no join: SQLite 3.40 would still look up every
+# joined row), so its count and facets are read from report_totals' indexes.
 VIEWS = {
     "current_reports": """
 SELECT r.id, r.capture_id, r.document_id, r.parser_version, r.parsed_at, r.status, r.error,
   r.url, r.title, r.agency, r.year, r.template, r.published_at, r.province, r.city, r.county,
   r.township, r.adcode, r.format, r.sha256, r.checks_failed, r.warnings,
-  c.fetched_at, c.portal,
-  CASE WHEN r.document_id IS NULL THEN 1 ELSE NOT EXISTS (
-    SELECT 1 FROM reports o JOIN captures oc ON oc.id = o.capture_id
-    WHERE o.document_id = r.document_id AND o.capture_id != r.capture_id
-      AND (oc.fetched_at > c.fetched_at OR (oc.fetched_at = c.fetched_at AND oc.id > c.id))
-  ) END AS is_latest
-FROM reports r LEFT JOIN captures c ON c.id = r.capture_id
-WHERE NOT EXISTS (
-  SELECT 1 FROM reports n WHERE n.capture_id = r.capture_id
-    AND (n.parsed_at > r.parsed_at OR (n.parsed_at = r.parsed_at AND n.id > r.id)))
+  c.fetched_at, c.portal, t.is_latest
+FROM report_totals t JOIN reports r ON r.id = t.report_id
+LEFT JOIN captures c ON c.id = r.capture_id
+WHERE t.is_current = 1
 """,
     "report_overview": f"""
-SELECT r.id AS report_id, r.agency, r.province, r.city, r.county, r.township, r.year,
-  r.template, r.status,
-  {_app("a.row = 'new_received'")} AS new_received,
-  {_app("a.row = 'carried_over'")} AS carried_over,
-  {_app("a.row = 'granted'")} AS granted,
-  {_app("a.row = 'partially_granted'")} AS partially_granted,
-  {_app("substr(a.row, 1, 7) = 'denied_'", "sum")} AS denied,
-  {_app("substr(a.row, 1, 7) = 'unable_'", "sum")} AS unable,
-  {_app("substr(a.row, 1, 14) = 'not_processed_'", "sum")} AS not_processed,
-  {_app("a.row = 'results_total'")} AS results_total,
-  {_rl("v.review_group = 'review'")} AS review_total,
-  {_rl("v.review_group IN ('litigation_direct', 'litigation_after_review')")} AS litigation_total,
-  r.checks_failed, r.title, r.published_at, r.format, r.url, r.capture_id, r.document_id,
-  r.portal, r.fetched_at, r.parser_version, r.parsed_at, r.is_latest
-FROM current_reports r
+SELECT t.report_id, t.agency, t.province, t.city, t.county, t.township, t.year,
+  t.template, t.status, {_OVERVIEW_TOTALS}, t.checks_failed, t.adds_up,
+  t.title, t.published_at, t.format, t.url, t.capture_id, t.document_id,
+  t.portal, t.fetched_at, t.parser_version, t.parsed_at, t.is_latest
+FROM report_totals t
+WHERE t.is_current = 1
 """,
-    # Driven by the 26 known rows with index lookups, not a GROUP BY over every cell:
-    # counting and faceting this view stays fast on a large catalog.
+    # Every row of the report's own form (blank cells blank), driven by the form's known
+    # rows: counting needs no lookup into applications, so it stays fast on a large catalog.
     "applications_wide": f"""
-WITH labels(row, position, label) AS (VALUES {_LABELS})
-SELECT r.id AS report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
+WITH labels(row, position, label, template) AS (VALUES {_LABELS})
+SELECT r.report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
   l.position, l.row, l.label AS row_label,
   {_WIDE_COLUMNS},
   r.is_latest
-FROM current_reports r JOIN labels l
-WHERE EXISTS (SELECT 1 FROM applications e WHERE e.report_id = r.id AND e.row = l.row)
+FROM report_totals r JOIN labels l
+WHERE r.is_current = 1 AND (l.template IS NULL OR l.template = r.template)
 """,
     # every table value of a report as (path, value), the flat form of REPORT_MODEL.md
     "report_values": """
@@ -127,8 +177,8 @@ WHERE old_value IS NOT new_value
     "failed_checks": """
 SELECT k.report_id, r.agency, r.province, r.city, r.county, r.year, r.template,
   k.rule, k.detail, r.capture_id, r.is_latest
-FROM checks k JOIN current_reports r ON r.id = k.report_id
-WHERE k.ok = 0
+FROM checks k JOIN report_totals r ON r.report_id = k.report_id
+WHERE k.ok = 0 AND r.is_current = 1
 """,
 }
 
@@ -137,23 +187,6 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS reports_document ON reports(document_id)",
     'CREATE INDEX IF NOT EXISTS applications_report_row ON applications(report_id, row, "column")',
 ]
-
-FTS = ("CREATE VIRTUAL TABLE IF NOT EXISTS sections_fts USING fts5("
-       "search_text, content='sections', content_rowid='rowid', tokenize='unicode61')")
-TRIGGERS = """
-CREATE TRIGGER IF NOT EXISTS sections_fts_ai AFTER INSERT ON sections BEGIN
-  INSERT INTO sections_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS sections_fts_ad AFTER DELETE ON sections BEGIN
-  INSERT INTO sections_fts(sections_fts, rowid, search_text)
-    VALUES ('delete', old.rowid, old.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS sections_fts_au AFTER UPDATE ON sections BEGIN
-  INSERT INTO sections_fts(sections_fts, rowid, search_text)
-    VALUES ('delete', old.rowid, old.search_text);
-  INSERT INTO sections_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
-END;
-"""
 
 
 def create_views(conn: sqlite3.Connection) -> None:
@@ -164,58 +197,3 @@ def create_views(conn: sqlite3.Connection) -> None:
         for name, body in VIEWS.items():
             conn.execute(f"DROP VIEW IF EXISTS {name}")
             conn.execute(f"CREATE VIEW {name} AS {body}")
-
-
-def _meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM catalog_meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
-def _fill_search_text(conn: sqlite3.Connection, every_row: bool) -> None:
-    conn.create_function("to_bigrams", 1, to_bigrams, deterministic=True)
-    where = "" if every_row else " WHERE search_text IS NULL"
-    conn.execute(f"UPDATE sections SET search_text = to_bigrams(text){where}")
-    conn.execute("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('bigrams_version', ?)",
-                 (BIGRAMS_VERSION,))
-
-
-def _in_step(conn: sqlite3.Connection) -> bool:
-    """Cheap test that the index covers the same rows as `sections` (counts and last rowid).
-
-    `sections` has no INTEGER PRIMARY KEY, so a VACUUM may renumber its rowids under the
-    index; the last-rowid comparison notices that in practice (deleted rows leave gaps)."""
-    fts = conn.execute("SELECT count(*), max(id) FROM sections_fts_docsize").fetchone()
-    content = conn.execute("SELECT count(*), max(rowid) FROM sections").fetchone()
-    return tuple(fts) == tuple(content)
-
-
-def ensure_fts(conn: sqlite3.Connection) -> bool:
-    """Create `sections_fts` and its triggers if missing; fill `search_text` where it is
-    missing (or everywhere, when the bigram rules changed); rebuild the index when it is new,
-    stale or out of step. Returns True when it rebuilt."""
-    with conn:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sections_fts'").fetchone() is not None
-        conn.execute(FTS)
-        stale = _meta(conn, "bigrams_version") != BIGRAMS_VERSION
-        rebuild = not exists or stale or not _in_step(conn)
-        if rebuild:
-            # The triggers' 'delete' needs the values the index holds: an index out of step
-            # must not see them. The rebuild below indexes everything afresh.
-            for trigger in ("sections_fts_ai", "sections_fts_ad", "sections_fts_au"):
-                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        _fill_search_text(conn, every_row=stale)
-        for statement in TRIGGERS.split("END;"):
-            if statement.strip():
-                conn.execute(statement + "END;")
-        if rebuild:
-            conn.execute("INSERT INTO sections_fts(sections_fts) VALUES ('rebuild')")
-    return rebuild
-
-
-def rebuild_fts(conn: sqlite3.Connection) -> None:
-    """Recompute every `sections.search_text` and rebuild `sections_fts` from scratch."""
-    ensure_fts(conn)
-    with conn:
-        _fill_search_text(conn, every_row=True)
-        conn.execute("INSERT INTO sections_fts(sections_fts) VALUES ('rebuild')")

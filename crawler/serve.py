@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from archive.schema import ensure_schema
-from archive.views import create_views, ensure_fts
+from archive.search_index import ensure_fts
+from archive.views import create_views
 from archive.web import web_file
 
 METADATA = web_file("metadata.yml")

@@ -1,5 +1,5 @@
 """Chinese full-text search through bigrams: to_bigrams, bigram_query, and a real FTS5 index
-built the way archive.views builds sections_fts."""
+built the way archive.search_index builds sections_fts."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,7 +8,7 @@ import pytest
 
 from archive.bigrams import bigram_query, search_excerpt, to_bigrams
 from archive.schema import ensure_schema
-from archive.views import ensure_fts, rebuild_fts
+from archive.search_index import ensure_fts, index_sections, rebuild_fts
 
 TEXTS = [
     "本机关2023年度政府信息公开工作，坚持以公开为常态。依据第3条，预算公开及时。",
@@ -41,8 +41,8 @@ def conn(tmp_path):
     ensure_schema(c)
     c.execute("INSERT INTO reports (id, capture_id, parser_version, parsed_at, status) "
               "VALUES (1, 1, 't', '2026-01-01', 'ok')")
-    c.executemany("INSERT INTO sections (report_id, section, text, search_text) VALUES (1, ?, ?, ?)",
-                  [(f"s{i}", t, to_bigrams(t)) for i, t in enumerate(TEXTS)])
+    c.executemany("INSERT INTO sections (report_id, section, text) VALUES (1, ?, ?)",
+                  [(f"s{i}", t) for i, t in enumerate(TEXTS)])
     c.commit()
     assert ensure_fts(c) is True  # new index: built from the rows already there
     c.create_function("bigram_query", 1, bigram_query)
@@ -92,15 +92,18 @@ def test_operators_are_words_not_syntax(conn):
 
 
 def test_index_follows_inserts_deletes_and_rebuild(conn):
-    conn.execute("INSERT INTO sections (report_id, section, text, search_text) "
-                 "VALUES (1, 's3', '依申请公开办理', ?)", (to_bigrams("依申请公开办理"),))
+    # as archive.report_store stores a section: the row, then its bigrams in the index
+    rowid = conn.execute("INSERT INTO sections (report_id, section, text) "
+                         "VALUES (1, 's3', '依申请公开办理')").lastrowid
+    index_sections(conn, [(rowid, "依申请公开办理")])
     assert found(conn, "依申请") == ["s3"]
     conn.execute("DELETE FROM sections WHERE section = 's0'")
     assert found(conn, "信息公开") == []
-    # Rows stored without search_text (older catalogs) are filled in by ensure_fts.
+    # Rows another writer stored without indexing them are indexed by ensure_fts.
     conn.execute("INSERT INTO sections (report_id, section, text) VALUES (1, 's4', '政务公开专栏')")
     conn.commit()
-    ensure_fts(conn)
+    assert found(conn, "政务公开") == []
+    assert ensure_fts(conn) is True
     assert found(conn, "政务公开") == ["s4"]
     rebuild_fts(conn)
     assert found(conn, "公开") == ["s3", "s4"]

@@ -319,7 +319,7 @@ def test_with_the_real_parser(archive, examples_dir, example):
     assert stored["status"] in ("ok", "warnings")
     conn = sqlite3.connect(archive.dir / "archive.db")
     n_sections = conn.execute("SELECT count(*) FROM sections WHERE report_id = ? AND "
-                              "search_text != ''", (stored["id"],)).fetchone()[0]
+                              "text != ''", (stored["id"],)).fetchone()[0]
     conn.close()
     assert n_sections >= 1
 

@@ -9,6 +9,7 @@ import pytest
 from archive.bigrams import to_bigrams
 from archive.catalog import Catalog
 from archive.report_store import compared_values, diff_flat, store_failure, store_report
+from archive.search_index import ensure_fts
 
 
 def make_report(version="1.0", **overrides) -> dict:
@@ -91,14 +92,22 @@ def test_store_report_writes_row_and_long_tables(db):
         ("applications.row_total.new_received", 1), ("review_litigation.total.review", 0)]
 
 
-def test_sections_get_bigram_search_text(db):
+def test_sections_are_indexed_as_bigrams(db):
+    ensure_fts(db)  # as `nianbao serve` left it: from then on each store indexes its sections
     rid, _ = store_report(db, 1, None, make_report())
-    rows = dict(db.execute("SELECT section, search_text FROM sections WHERE report_id = ?",
-                           (rid,)).fetchall())
+    rows = dict(db.execute("SELECT s.section, f.bigrams FROM sections s JOIN sections_fts f "
+                           "ON f.rowid = s.rowid WHERE s.report_id = ?", (rid,)).fetchall())
     assert set(rows) == {"overview", "problems"}  # empty and null sections are not stored
     text = make_report()["sections"]["overview"]
     assert rows["overview"] == to_bigrams(text)
     assert "公开" in rows["overview"].split()
+    assert "search_text" not in [r[1] for r in db.execute("PRAGMA table_info(sections)")]
+    # storing again replaces the sections and their index entries, leaving none behind
+    store_report(db, 1, None, make_report(sections={"overview": "预算公开"}))
+    assert db.execute("SELECT count(*) FROM sections_fts").fetchone()[0] == 1
+    assert db.execute("SELECT s.text FROM sections_fts f JOIN sections s ON s.rowid = f.rowid "
+                      "WHERE sections_fts MATCH '\"预算\"'").fetchall() == [("预算公开",)]
+    assert ensure_fts(db) is False  # in step: nothing to redo
 
 
 @pytest.mark.parametrize("overrides,status", [

@@ -67,7 +67,8 @@ def test_application_rows_documented_with_chinese_labels():
 def test_metadata_mentions_only_real_columns(tmp_path):
     conn = sqlite3.connect(str(tmp_path / "archive.db"))
     ensure_schema(conn)
-    from archive.views import create_views, ensure_fts
+    from archive.search_index import ensure_fts
+    from archive.views import create_views
     create_views(conn)
     ensure_fts(conn)
     for name, meta in DB_META["tables"].items():
@@ -239,6 +240,7 @@ def test_metadata_titles_show_up(server):
     assert "报告总览 Report overview" in page.decode("utf-8")
 
 
+ACROSS_YEARS = {"offices_missing_years", "year_over_year"}
 SAMPLE_PARAMS = {"q": "公开", "year": "2023", "province": "", "agency": "新镇乡",
                  "parser_version": "", "run_id": ""}
 
@@ -248,6 +250,8 @@ def test_canned_query_runs(server, name):
     params = {p: SAMPLE_PARAMS[p] for p in re.findall(r":(\w+)", DB_META["queries"][name]["sql"])}
     data = get_json(server, f"/archive/{name}.json", _shape="objects", **params)
     assert data["ok"] is True, data.get("error")
+    if name in ACROSS_YEARS:  # this catalog has one year; test_serve_dashboard.py has several
+        return
     assert data["rows"], f"{name} returned nothing on the test catalog"
 
 
