@@ -53,7 +53,7 @@ demo: setup
 	$(BIN)/nianbao demo
 
 bench: setup
-	$(BIN)/python bench/parse.py --quick && $(BIN)/python bench/archive.py --quick && $(BIN)/python bench/crawl.py --quick
+	$(BIN)/python bench/parse.py --quick && $(BIN)/python bench/archive.py --quick && $(BIN)/python bench/crawl.py --quick && $(BIN)/python bench/serve.py --quick
 
 clean:
 	rm -rf $(VENV) $(PYWB_VENV) data .pytest_cache
