@@ -511,6 +511,12 @@ def pages(server: Server, db: Path) -> list[tuple[str, str]]:
         ("search 预算", _q("/-/search", q="预算")),
         ("report page", f"/-/report/{report_id}"),
     ]
+    status, body, _ = server.get("/archive.json")
+    listed = json.loads(body) if status == 200 else {}
+    for name in sorted([t["name"] for t in listed.get("tables", []) if not t.get("hidden")]
+                       + [v["name"] for v in listed.get("views", [])]):
+        if name != "report_overview":  # timed above
+            out.append((f"table {name}", f"/archive/{name}"))
     samples = {"q": "公开", "agency": agency, "portal": portal, "year": str(year),
                "province": province, "city": city, "county": county, "parser_version": "",
                "run_id": RUN_ID, "report_id": str(report_id), "capture_id": str(report_id)}

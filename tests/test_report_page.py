@@ -6,54 +6,19 @@ its cells compared with what was stored: a blank stays blank, a 0 stays 0.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import re
-import signal
 import sqlite3
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import lxml.html
 import pytest
 
 from archive.report_store import store_report
 from archive.schema import ensure_schema
-from tests.test_serve import (AGENCY, HTML_BODY, HTML_URL, NIANBAO, OTHER_AGENCY, PDF_BODY,
+from tests.serving import serving
+from tests.test_serve import (AGENCY, HTML_BODY, HTML_URL, OTHER_AGENCY, PDF_BODY,
                               PDF_URL, _report, _write_warc, get)
 
 URL_2022 = "http://portal.example.gov.cn/xxgk/ndbg/2022/t20230110_1.html"
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, log: Path):
-    """A real `nianbao serve --port 0` on `data_dir`; yields its base URL; Ctrl-C stops it."""
-    with open(log, "wb") as err:
-        proc = subprocess.Popen([str(NIANBAO), "serve", "--data", str(data_dir), "--port", "0"],
-                                stdout=subprocess.PIPE, stderr=err, text=True)
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert match, f"no URL printed: {line!r}; stderr: {log.read_text()}"
-        base = match.group(0).rstrip("/")
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text()
 
 
 def add_capture(conn, cid: int, url: str, body: bytes, ctype: str, place, status: int = 200,
@@ -118,7 +83,7 @@ def catalog(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def server(catalog, tmp_path_factory):
-    with serving(catalog["data"], tmp_path_factory.mktemp("report-log") / "stderr.txt") as base:
+    with serving(catalog["data"], tmp_path_factory.mktemp("report-log")) as (base, _):
         yield base
 
 

@@ -13,7 +13,8 @@ from archive.bigrams import to_bigrams
 from archive.report_store import store_report
 from archive.schema import ensure_schema
 from archive.search_index import ensure_fts
-from tests.test_report_page import add_capture, serving
+from tests.serving import serving
+from tests.test_report_page import add_capture
 from tests.test_serve import AGENCY, OTHER_AGENCY, _report, get, get_json
 
 MANY = 25  # reports sharing one word: more than a page of results
@@ -59,7 +60,7 @@ def catalog(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(catalog, tmp_path_factory):
-    with serving(catalog[0], tmp_path_factory.mktemp("search-log") / "stderr.txt") as base:
+    with serving(catalog[0], tmp_path_factory.mktemp("search-log")) as (base, _):
         yield base
 
 
@@ -197,7 +198,7 @@ def test_an_old_catalog_upgrades_and_search_still_finds(tmp_path):
     ensure_fts(conn)  # as a `nianbao serve` of the old release would have had it: indexed
     conn.close()
     before = make_old(data)
-    with serving(data, tmp_path / "stderr.txt") as base:
+    with serving(data, tmp_path / "log") as (base, _):
         found = results(search(base, "预算"))
         assert [r["href"] for r in found] == [f"/-/report/{ids['budget']}"]
         assert "<mark>预算</mark>" in found[0]["excerpt"]

@@ -8,11 +8,9 @@ from __future__ import annotations
 import io
 import json
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +24,7 @@ from warcio.warcwriter import WARCWriter
 from archive.report_store import store_report
 from archive.schema import TABLES, ensure_schema
 from archive.views import APPLICATION_ROWS, VIEWS
+from tests.serving import serving
 from parsers.model import new_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,30 +164,8 @@ def archive_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(archive_dir, tmp_path_factory):
-    log = tmp_path_factory.mktemp("serve-log") / "stderr.txt"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen([str(NIANBAO), "serve", "--data", str(archive_dir), "--port", "0"],
-                                stdout=subprocess.PIPE, stderr=err, text=True)
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert match, f"no URL printed: {line!r}; stderr: {log.read_text()}"
-        base = match.group(0).rstrip("/")
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+    with serving(archive_dir, tmp_path_factory.mktemp("serve-log")) as (base, _):
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, f"Ctrl-C did not stop the server cleanly: {log.read_text()}"
 
 
 def get(base: str, path: str, **params):

@@ -17,13 +17,10 @@ The plain HTTP tests at the end (no browser) check the type and name of other fo
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 import urllib.error
@@ -38,6 +35,7 @@ from warcio.warcwriter import WARCWriter
 from archive.schema import ensure_schema
 from archive.web.original import served_type
 from crawler.settings import CHROMIUM_ARGS, chromium_path
+from tests.serving import serving
 
 REPO = Path(__file__).resolve().parents[1]
 NIANBAO = Path(sys.executable).parent / "nianbao"
@@ -140,40 +138,6 @@ def archive_dir(tmp_path_factory, captures) -> Path:
     conn.commit()
     conn.close()
     return data
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, log_dir: Path):
-    """A real `nianbao serve --port 0` on `data_dir`: yields (base URL, (stdout, stderr) log
-    paths; uvicorn's access lines go to stdout); Ctrl-C (SIGINT) stops it."""
-    out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([str(NIANBAO), "serve", "--data", str(data_dir), "--port", "0"],
-                                stdout=out, stderr=err)
-    try:
-        base = None
-        for _ in range(600):
-            match = re.search(r"http://127\.0\.0\.1:\d+/", out_path.read_text("utf-8", "replace"))
-            if match:
-                base = match.group(0).rstrip("/")
-                break
-            assert proc.poll() is None, err_path.read_text("utf-8", "replace")
-            time.sleep(0.1)
-        assert base, f"no URL printed; stderr: {err_path.read_text('utf-8', 'replace')}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        yield base, (out_path, err_path)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

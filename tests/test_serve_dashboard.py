@@ -2,8 +2,7 @@
 and CSV for Excel, on a real `nianbao serve` over a small catalog built with store_report.
 
 Expected figures are computed here from the fixture's own definition (OFFICES), never copied
-from a run. The server's output goes to a file, not a pipe: uvicorn logs every request line
-(the charts' SQL makes them long) and a pipe nobody reads fills up and stops the server.
+from a run. The server is tests/serving.py's.
 """
 from __future__ import annotations
 
@@ -11,12 +10,7 @@ import csv
 import io
 import json
 import re
-import signal
 import sqlite3
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,7 +19,8 @@ import pytest
 from archive.report_store import compared_values, diff_flat, store_report
 from archive.schema import ensure_schema
 from parsers.model import new_report
-from tests.test_serve import DB_META, METADATA, NIANBAO, get, get_json
+from tests.serving import serving
+from tests.test_serve import DB_META, METADATA, get, get_json
 
 DASHBOARD = METADATA["plugins"]["datasette-dashboards"]["overview"]
 
@@ -121,35 +116,8 @@ def archive_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(archive_dir, tmp_path_factory):
-    logs = tmp_path_factory.mktemp("dashboard-log")
-    out, err = logs / "stdout.txt", logs / "stderr.txt"
-    with open(out, "wb") as o, open(err, "wb") as e:
-        proc = subprocess.Popen([str(NIANBAO), "serve", "--data", str(archive_dir),
-                                 "--port", "0"], stdout=o, stderr=e)
-    try:
-        match = None
-        for _ in range(300):
-            match = re.search(r"http://127\.0\.0\.1:\d+/", out.read_text())
-            if match or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert match, f"no URL printed; stderr: {err.read_text()}"
-        base = match.group(0).rstrip("/")
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+    with serving(archive_dir, tmp_path_factory.mktemp("dashboard-log")) as (base, _):
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err.read_text()
 
 
 def _reports():
