@@ -543,19 +543,29 @@ def main() -> None:
     ap.add_argument("--reports", type=int)
     ap.add_argument("--repeat", type=int)
     ap.add_argument("--keep", help="build the catalog in this directory and keep it")
+    ap.add_argument("--reuse", help="time the catalog an earlier --keep built there, as it is")
     args = ap.parse_args()
     n = args.reports or (5_000 if args.quick else 100_000)
     repeat = args.repeat or (3 if args.quick else 5)
 
     tmp = Path(tempfile.mkdtemp(prefix="nianbao-bench-serve-"))
-    data = Path(args.keep) if args.keep else tmp / "data"
+    data = Path(args.reuse or args.keep) if (args.reuse or args.keep) else tmp / "data"
     try:
-        if check_against_store(tmp / "check"):
-            raise SystemExit("the synthetic catalog would not be what store_report writes")
-        built = build(data, n)
-        print(f"built {n:,} reports: generated in {built['generate_s']:.1f} s, written in "
-              f"{built['write_s']:.1f} s (executemany + report_totals), views and full-text "
-              f"index in {built['index_s']:.1f} s; {built['db_bytes'] / 1e6:.0f} MB")
+        built = None
+        if args.reuse:
+            n = sqlite3.connect(str(data / "archive.db")).execute(
+                "SELECT count(*) FROM reports").fetchone()[0]
+            print(f"reusing the catalog of {n:,} reports in {data}")
+            db_bytes = sum(p.stat().st_size for p in data.glob("archive.db*"))
+        else:
+            if check_against_store(tmp / "check"):
+                raise SystemExit("the synthetic catalog would not be what store_report writes")
+            built = build(data, n)
+            print(f"built {n:,} reports: generated in {built['generate_s']:.1f} s, written in "
+                  f"{built['write_s']:.1f} s (executemany + report_totals), views and "
+                  f"full-text index in {built['index_s']:.1f} s; "
+                  f"{built['db_bytes'] / 1e6:.0f} MB")
+            db_bytes = built["db_bytes"]
         server = Server(data, tmp / "serve.log")
         try:
             count = measure(server, _q("/archive.json", sql="SELECT count(*) FROM reports",
@@ -591,8 +601,9 @@ def main() -> None:
         "timed_out_parts": sorted(k for k, v in ok.items() if v["note"]),
         "pages": {k: {"ms": round(v["ms"], 1), "ratio": round(v["ratio"], 1),
                       "status": v["status"]} for k, v in results.items()},
-        "build_s": round(built["generate_s"] + built["write_s"] + built["index_s"], 1),
-        "db_mb": round(built["db_bytes"] / 1e6),
+        "build_s": (round(built["generate_s"] + built["write_s"] + built["index_s"], 1)
+                    if built else None),
+        "db_mb": round(db_bytes / 1e6),
     }, ensure_ascii=False))
 
 
