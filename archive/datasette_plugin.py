@@ -20,10 +20,11 @@ import markupsafe
 from datasette import hookimpl
 
 from archive.bigrams import bigram_query, search_excerpt
-from archive.web.csv_bom import asgi_wrapper  # noqa: F401  (the `_bom=1` CSV option)
+from archive.web.csv_bom import with_bom
 from archive.web.original import DATABASE, original
 from archive.web.report_page import report_page
 from archive.web.search_page import search_page
+from archive.web.uncounted import without_count
 
 CAPTURE_COLUMNS = {"capture_id", "latest_capture_id", "refers_to"}
 URL_COLUMNS = {"url", "final_url", "referrer"}
@@ -81,6 +82,17 @@ def register_routes():
     return [(r"^/-/original/(?P<capture_id>[0-9]+)$", original),
             (r"^/-/report/(?P<report_id>[0-9]+)$", report_page),
             (r"^/-/search$", search_page)]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """The `_bom=1` CSV option (archive.web.csv_bom) and the views too big to count
+    (archive.web.uncounted, named in metadata.yml under plugins: nianbao: uncounted:)."""
+    views = set((datasette.plugin_config("nianbao") or {}).get("uncounted") or ())
+
+    def wrap(app):
+        return with_bom(without_count(app, DATABASE, views))
+    return wrap
 
 
 @hookimpl

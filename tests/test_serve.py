@@ -323,3 +323,15 @@ def test_browser_renders_chinese_and_never_runs_archived_scripts(server):
             assert control.get_attribute("body", "data-ran") == "yes"
         finally:
             browser.close()
+
+
+def test_a_view_too_big_to_count_is_served_without_a_count(server):
+    """report_values (every figure of every report) is named `uncounted` in metadata.yml:
+    its pages skip Datasette's row count unless asked, and still filter."""
+    assert "report_values" in METADATA["plugins"]["nianbao"]["uncounted"]
+    page = get_json(server, "/archive/report_values.json", report_id="1")
+    assert page["rows"] and page["filtered_table_rows_count"] is None
+    counted = get_json(server, "/archive/report_values.json", report_id="1", _nocount="0")
+    assert counted["filtered_table_rows_count"] == len(counted["rows"])
+    other = get_json(server, "/archive/report_overview.json")
+    assert other["filtered_table_rows_count"] == len(other["rows"])

@@ -7,13 +7,11 @@ body (a `Content-Length`, if any, grows by three). Without `_bom` the CSV is Dat
 byte for byte, so scripts reading it are unaffected. The table and query pages' CSV links and
 the table's export form ask for it (templates/table.html, query.html).
 
-Registered through `archive.datasette_plugin`, which imports `asgi_wrapper` from here.
+`archive.datasette_plugin`'s `asgi_wrapper` puts it around Datasette.
 """
 from __future__ import annotations
 
 from urllib.parse import parse_qs
-
-from datasette import hookimpl
 
 BOM = b"\xef\xbb\xbf"
 
@@ -53,8 +51,3 @@ def with_bom(app):
         await app(scope, receive, bom_send)
 
     return bom_app
-
-
-@hookimpl
-def asgi_wrapper(datasette):
-    return with_bom
