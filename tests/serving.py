@@ -1,4 +1,5 @@
-"""A real `nianbao serve --port 0` for the tests that browse the archive.
+"""A real `nianbao serve --port 0` for the tests that browse the archive, and the small WARC
+file of responses their catalogs point into.
 
 Its output goes to files, never a pipe: uvicorn logs every request line to stdout (a
 dashboard chart's SQL makes them long), and a pipe nobody reads fills up and stops the
@@ -6,6 +7,7 @@ server mid-test. Ctrl-C (SIGINT) stops it, and it must then exit cleanly."""
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import signal
 import subprocess
@@ -14,6 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 NIANBAO = Path(sys.executable).with_name("nianbao")
 
@@ -52,3 +57,21 @@ def serving(data_dir: Path, log_dir: Path):
             proc.wait()
     assert proc.returncode == 0, (
         "Ctrl-C did not stop the server cleanly: " + err_path.read_text("utf-8", "replace"))
+
+
+def write_responses(path: Path, captures: dict) -> dict:
+    """Write a gzipped WARC file of 200 responses, `captures` being {key: (url, body,
+    content type, extra headers)}; return {key: (offset, length, WARC-Record-ID)}."""
+    out = {}
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for cid, (url, body, ctype, extra) in captures.items():
+            headers = StatusAndHeaders("200 OK", [("Content-Type", ctype),
+                                                  ("Content-Length", str(len(body))), *extra],
+                                       protocol="HTTP/1.1")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                               http_headers=headers)
+            start = fh.tell()
+            writer.write_record(record)
+            out[cid] = (start, fh.tell() - start, record.rec_headers.get_header("WARC-Record-ID"))
+    return out

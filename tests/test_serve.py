@@ -5,7 +5,6 @@ file is written with warcio; the server is the installed console script, bound t
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 import sqlite3
@@ -18,13 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from archive.report_store import store_report
 from archive.schema import TABLES, ensure_schema
 from archive.views import APPLICATION_ROWS, VIEWS
-from tests.serving import serving
+from tests.serving import serving, write_responses
 from parsers.model import new_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,20 +81,8 @@ def test_metadata_mentions_only_real_columns(tmp_path):
 
 def _write_warc(path: Path) -> dict[str, tuple[int, int, str]]:
     """Write two responses; return url -> (offset, length, record id)."""
-    out = {}
-    with open(path, "wb") as fh:
-        writer = WARCWriter(fh, gzip=True)
-        for url, body, ctype in ((HTML_URL, HTML_BODY, "text/html; charset=utf-8"),
-                                 (PDF_URL, PDF_BODY, "application/pdf")):
-            headers = StatusAndHeaders("200 OK", [("Content-Type", ctype),
-                                                  ("Content-Length", str(len(body)))],
-                                       protocol="HTTP/1.1")
-            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                               http_headers=headers)
-            start = fh.tell()
-            writer.write_record(record)
-            out[url] = (start, fh.tell() - start, record.rec_headers.get_header("WARC-Record-ID"))
-    return out
+    return write_responses(path, {url: (url, body, ctype, []) for url, body, ctype in (
+        (HTML_URL, HTML_BODY, "text/html; charset=utf-8"), (PDF_URL, PDF_BODY, "application/pdf"))})
 
 
 def _report(agency: str, year: int, version: str, granted: float, checks_ok: bool) -> dict:

@@ -29,13 +29,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from archive.schema import ensure_schema
 from archive.web.original import served_type
 from crawler.settings import CHROMIUM_ARGS, chromium_path
-from tests.serving import serving
+from tests.serving import serving, write_responses
 
 REPO = Path(__file__).resolve().parents[1]
 NIANBAO = Path(sys.executable).parent / "nianbao"
@@ -91,21 +89,6 @@ CAPTURES = {
 }
 
 
-def _write_warc(path: Path, captures: dict) -> dict[int, tuple[int, int, str]]:
-    out = {}
-    with open(path, "wb") as fh:
-        writer = WARCWriter(fh, gzip=True)
-        for cid, (url, body, ctype, extra) in captures.items():
-            headers = StatusAndHeaders("200 OK", [("Content-Type", ctype),
-                                                  ("Content-Length", str(len(body))), *extra],
-                                       protocol="HTTP/1.1")
-            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                               http_headers=headers)
-            start = fh.tell()
-            writer.write_record(record)
-            out[cid] = (start, fh.tell() - start, record.rec_headers.get_header("WARC-Record-ID"))
-    return out
-
 
 @pytest.fixture(scope="module")
 def captures() -> dict:
@@ -117,7 +100,7 @@ def captures() -> dict:
 def archive_dir(tmp_path_factory, captures) -> Path:
     data = tmp_path_factory.mktemp("serve-browser") / "data"
     (data / "warc").mkdir(parents=True)
-    places = _write_warc(data / "warc" / "nianbao-test-00000.warc.gz", captures)
+    places = write_responses(data / "warc" / "nianbao-test-00000.warc.gz", captures)
     conn = sqlite3.connect(str(data / "archive.db"))
     ensure_schema(conn)
     conn.execute("INSERT INTO crawl_runs (id, started_at, finished_at, status, portals) VALUES "
