@@ -148,6 +148,28 @@ TABLE2_MEASURES = Vocabulary(
                  "procurement_amount"),
 )
 
+# How each form prints table 二: per 第二十条 item, ([(measure, colspan)], [category]), in the
+# form's order (the report page and the farm's report files lay it out from here)
+TABLE2_LAYOUT = {
+    "2021": [
+        ("20.1", [("issued", 1), ("repealed", 1), ("in_force", 1)],
+         ["regulations", "normative_documents"]),
+        ("20.5", [("decisions", 3)], ["licensing"]),
+        ("20.6", [("decisions", 3)], ["punishment", "coercion"]),
+        ("20.8", [("fee_amount", 3)], ["fees"]),
+    ],
+    "2019": [
+        ("20.1", [("made", 1), ("published", 1), ("total_public", 1)],
+         ["regulations", "normative_documents"]),
+        ("20.5", [("prior_items", 1), ("change", 1), ("decisions", 1)],
+         ["licensing", "other_management_services"]),
+        ("20.6", [("prior_items", 1), ("change", 1), ("decisions", 1)],
+         ["punishment", "coercion"]),
+        ("20.8", [("prior_items", 1), ("change", 2)], ["fees"]),
+        ("20.9", [("procurement_items", 1), ("procurement_amount", 2)], ["procurement"]),
+    ],
+}
+
 # 三、收到和处理政府信息公开申请情况 ----------------------------------------------------
 
 BALANCE_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"

@@ -11,29 +11,10 @@ from __future__ import annotations
 
 from parsers.vocabulary import (APPLICANTS_HEADING, BALANCE_NOTE, CONTENT_HEADING,
                                 ITEM_HEADINGS, RESULTS_HEADING, TABLE2_CATEGORIES,
-                                TABLE2_MEASURES, TABLE3_COLUMNS, TABLE3_ROWS, TABLE4_GROUPS,
-                                TABLE4_MEASURES)
+                                TABLE2_LAYOUT, TABLE2_MEASURES, TABLE3_COLUMNS, TABLE3_ROWS,
+                                TABLE4_GROUPS, TABLE4_MEASURES)
 
-# 二: per form and 第二十条 item, ([(measure, colspan)], [category]), in the form's order
-ACTIVE = {
-    "2021": [
-        ("20.1", [("issued", 1), ("repealed", 1), ("in_force", 1)],
-         ["regulations", "normative_documents"]),
-        ("20.5", [("decisions", 3)], ["licensing"]),
-        ("20.6", [("decisions", 3)], ["punishment", "coercion"]),
-        ("20.8", [("fee_amount", 3)], ["fees"]),
-    ],
-    "2019": [
-        ("20.1", [("made", 1), ("published", 1), ("total_public", 1)],
-         ["regulations", "normative_documents"]),
-        ("20.5", [("prior_items", 1), ("change", 1), ("decisions", 1)],
-         ["licensing", "other_management_services"]),
-        ("20.6", [("prior_items", 1), ("change", 1), ("decisions", 1)],
-         ["punishment", "coercion"]),
-        ("20.8", [("prior_items", 1), ("change", 2)], ["fees"]),
-        ("20.9", [("procurement_items", 1), ("procurement_amount", 2)], ["procurement"]),
-    ],
-}
+ACTIVE = TABLE2_LAYOUT  # 二, as each form prints it
 # （六）其他处理 in three lines (2021) or one (2019, and many 2021 reports)
 OTHER_SPLIT = ("other_no_correction", "other_no_fee", "other_other")
 OUTSIDE_RESULTS = ("new_received", "carried_over", "carried_forward")

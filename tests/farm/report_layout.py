@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 
 from parsers.vocabulary import (APPLICANTS_HEADING, BALANCE_NOTE, CONTENT_HEADING, ITEM_HEADINGS,
-                                RESULTS_HEADING, TABLE2_CATEGORIES, TABLE2_MEASURES, TABLE3_COLUMNS,
-                                TABLE3_ROWS, TABLE4_GROUPS, TABLE4_MEASURES)
+                                RESULTS_HEADING, TABLE2_CATEGORIES, TABLE2_LAYOUT, TABLE2_MEASURES,
+                                TABLE3_COLUMNS, TABLE3_ROWS, TABLE4_GROUPS, TABLE4_MEASURES)
 
 
 @dataclass(frozen=True)
@@ -37,22 +37,7 @@ APPLICANT_COLUMNS = TABLE3_COLUMNS.keys()
 REVIEW_GROUPS = TABLE4_GROUPS.keys()
 REVIEW_MEASURES = TABLE4_MEASURES.keys()
 
-# 二: per format and item, ([(measure, colspan)], [category]), in the template's order
-ACTIVE = {
-    "2021": [
-        ("20.1", [("issued", 1), ("repealed", 1), ("in_force", 1)], ["regulations", "normative_documents"]),
-        ("20.5", [("decisions", 3)], ["licensing"]),
-        ("20.6", [("decisions", 3)], ["punishment", "coercion"]),
-        ("20.8", [("fee_amount", 3)], ["fees"]),
-    ],
-    "2019": [
-        ("20.1", [("made", 1), ("published", 1), ("total_public", 1)], ["regulations", "normative_documents"]),
-        ("20.5", [("prior_items", 1), ("change", 1), ("decisions", 1)], ["licensing", "other_management_services"]),
-        ("20.6", [("prior_items", 1), ("change", 1), ("decisions", 1)], ["punishment", "coercion"]),
-        ("20.8", [("prior_items", 1), ("change", 2)], ["fees"]),
-        ("20.9", [("procurement_items", 1), ("procurement_amount", 2)], ["procurement"]),
-    ],
-}
+ACTIVE = TABLE2_LAYOUT  # 二, as each form prints it
 
 
 def fmt_value(value) -> str:
